@@ -1,0 +1,44 @@
+"""The `umalloc` command: finds subcommands in umalloc_host.commands."""
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import commands
+from .errors import UserError
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="umalloc",
+        description="Deploy, watch and measure the umalloc allocator on MicroPython boards "
+        "(or on the virtual board when no --port is given).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except UserError as exc:
+        print(f"umalloc {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
