@@ -1,0 +1,467 @@
+"""Arena: one bytearray carved into fixed partitions plus a first-fit heap.
+
+malloc/free/calloc and Partition.get/put allocate nothing on the GC heap once
+the arena exists (they run under micropython.heap_lock(), so also from a hard
+IRQ handler).  Everything else here (stats, check, map, view, errors) may
+allocate and is for normal code.
+"""
+
+from . import _core as C
+from ._guard import enter, leave
+from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
+                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK, ERR_MEM_CORRUPT)
+
+MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
+POLICIES = ("first", "best", "twoended")
+DEFAULT_PARTITIONS = ((16, 64), (64, 32))
+POISON = 0x55                  # debug mode: fills free heap memory
+GUARD_BYTE = 0xFD              # debug mode: the bytes right after each payload
+TRACE_WORDS = 3                # per event: op << 24 | ptr, size, new ptr
+OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4
+
+
+def _words(buf):
+    try:
+        return memoryview(buf).cast("I")   # CPython: word view for the viper shim
+    except AttributeError:
+        return buf                         # MicroPython: viper's ptr32 takes the bytearray
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+class Partition:
+    """A uC/OS-style memory partition: nblks blocks of block_size bytes."""
+
+    def __init__(self, arena, desc):
+        self._arena = arena
+        self._w = arena._w
+        self._d = desc        # word index of this partition's descriptor
+
+    def get(self):
+        """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
+        s = enter()
+        try:
+            p = C.part_get(self._w, self._d)
+        finally:
+            leave(s)
+        return p if p else None
+
+    def put(self, p):
+        """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
+        if not _is_int(p) or p <= 0 or p >= MAX_ARENA:
+            raise MemError(ERR_MEM_INVALID_PBLK, "not a block of this partition: %r" % (p,))
+        s = enter()
+        try:
+            r = C.part_put(self._w, self._d, p)
+        finally:
+            leave(s)
+        if r:
+            raise MemError(-r, "put(%d) into the %d-byte partition" % (p, self.block_size))
+
+    @property
+    def block_size(self):
+        return self._word(C.PD_SIZE)
+
+    def _word(self, k):
+        return C.ld(self._w, self._d + k)
+
+    def contains(self, p):
+        return self._word(C.PD_START) <= p < self._word(C.PD_END)
+
+    def query(self):
+        """OSMemQuery: the partition's figures."""
+        nblks, nfree = self._word(C.PD_NBLKS), self._word(C.PD_NFREE)
+        return {"block_size": self._word(C.PD_SIZE), "nblks": nblks, "nfree": nfree,
+                "nused": nblks - nfree, "min_free": self._word(C.PD_MIN),
+                "fail": self._word(C.PD_FAIL)}
+
+
+class Arena:
+    """One bytearray holding fixed partitions and a heap; all state inside it."""
+
+    def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
+                 buf=None, debug=False, trace=0, small_threshold=256):
+        if buf is None:
+            if not _is_int(size):
+                raise TypeError("Arena(size) needs an int size or buf=bytearray")
+            if size <= 0 or size >= MAX_ARENA:
+                raise MemError(ERR_MEM_INVALID_SIZE, "arena size must be 1..%d bytes" % (MAX_ARENA - 1))
+            buf = bytearray(size & ~3)
+        elif not isinstance(buf, bytearray):
+            raise TypeError("buf must be a bytearray")
+        if len(buf) >= MAX_ARENA:
+            raise MemError(ERR_MEM_INVALID_SIZE, "arena size must be below %d bytes" % MAX_ARENA)
+        if policy not in POLICIES:
+            raise ValueError("policy must be one of %s" % (POLICIES,))
+        if align not in (4, 8):
+            raise ValueError("align must be 4 or 8")
+        if not _is_int(trace) or trace < 0:
+            raise ValueError("trace must be a number of events >= 0")
+        parts = self._validated(partitions, align)
+        self._buf = buf
+        self._w = _words(buf)
+        self._debug = bool(debug)
+        self._trace = trace
+        self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
+        self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS) for i in range(len(parts)))
+
+    @staticmethod
+    def _validated(partitions, align):
+        """Partitions as sorted (block_size, nblks) pairs, checked like OSMemCreate."""
+        out = []
+        for item in partitions or ():
+            try:
+                block_size, nblks = item
+            except (TypeError, ValueError):
+                raise TypeError("each partition is a (block_size, nblks) pair, got %r" % (item,))
+            if not (_is_int(block_size) and _is_int(nblks)):
+                raise TypeError("partition sizes must be ints, got %r" % (item,))
+            if block_size < 4 or block_size % align:
+                raise MemError(ERR_MEM_INVALID_SIZE,
+                               "block_size %d: must be >= 4 and a multiple of %d" % (block_size, align))
+            if nblks < 2:
+                raise MemError(ERR_MEM_INVALID_BLKS, "a partition needs >= 2 blocks, got %d" % nblks)
+            if block_size >= MAX_ARENA or nblks >= MAX_ARENA:
+                raise MemError(ERR_MEM_INVALID_SIZE, "partition %r is larger than any arena" % (item,))
+            for other, _ in out:
+                if other == block_size:
+                    raise ValueError("two partitions of %d-byte blocks: give one with the summed count"
+                                     % block_size)
+            out.append((block_size, nblks))
+        out.sort()
+        return out
+
+    def _layout(self, size, parts, policy, align, trace, small):
+        """[header | descriptors | bitmaps | trace ring | partitions | heap]."""
+        w = self._w
+        off = (C.HEADER_WORDS + len(parts) * C.PD_WORDS) * 4
+        bitmaps = []
+        for _, nblks in parts:
+            bitmaps.append(off)
+            off += ((nblks + 31) >> 5) * 4
+        ring = off
+        off += trace * TRACE_WORDS * 4
+        gshift = 2 if align == 4 else 3
+        blocks = 0
+        for block_size, nblks in parts:
+            blocks += block_size * nblks
+        avail = size - off - blocks - 8
+        if avail < 0:
+            raise MemError(ERR_MEM_INVALID_SIZE if not parts else ERR_MEM_INVALID_ADDR,
+                           "%d bytes cannot hold the layout: needs %d for metadata and partitions"
+                           % (size, off + blocks + 8))
+        # The heap bitmap needs one bit per granule of the heap it describes.
+        hbitmap = off
+        off += (((avail >> gshift) + 31) >> 5) * 4
+        pstart = (off + align - 1) & -align
+        off = pstart
+        for i in range(len(parts)):
+            d = C.H_PARTS + i * C.PD_WORDS
+            block_size, nblks = parts[i]
+            C.st(w, d + C.PD_SIZE, block_size)
+            C.st(w, d + C.PD_NBLKS, nblks)
+            C.st(w, d + C.PD_START, off)
+            C.st(w, d + C.PD_END, off + block_size * nblks)
+            C.st(w, d + C.PD_BITMAP, bitmaps[i])
+            C.st(w, d + C.PD_NFREE, nblks)
+            C.st(w, d + C.PD_MIN, nblks)
+            C.st(w, d + C.PD_HEAD, off)
+            for k in range(nblks):     # thread the free list through the blocks
+                b = off + k * block_size
+                C.st(w, b >> 2, b + block_size if k < nblks - 1 else 0)
+            off += block_size * nblks
+        # Heap payloads (block + 4) must be aligned to the granule.
+        heap_start = off if align == 4 else ((off + 4 + 7) & -8) - 4
+        heap_end = heap_start + (((size - heap_start) >> gshift) << gshift)
+        if heap_end - heap_start < C.MIN_BLOCK:
+            heap_end = heap_start
+        C.st(w, C.H_MAGIC, C.MAGIC)
+        C.st(w, C.H_SIZE, size)
+        C.st(w, C.H_NPARTS, len(parts))
+        C.st(w, C.H_HEAP_START, heap_start)
+        C.st(w, C.H_HEAP_END, heap_end)
+        C.st(w, C.H_POLICY, policy)
+        C.st(w, C.H_SMALL, small)
+        C.st(w, C.H_DEBUG, 1 if self._debug else 0)
+        C.st(w, C.H_HBITMAP, hbitmap)
+        C.st(w, C.H_TRACE, ring)
+        C.st(w, C.H_TRACE_CAP, trace)
+        C.st(w, C.H_GRAN_SHIFT, gshift)
+        C.st(w, C.H_PSTART, pstart)
+        C.st(w, C.H_META, pstart)
+        if heap_end > heap_start:
+            hsize = heap_end - heap_start
+            C.st(w, heap_start >> 2, C.seal(hsize))
+            C.st(w, (heap_start >> 2) + 1, 0)
+            C.st(w, (heap_start >> 2) + 2, 0)
+            C.st(w, (heap_end >> 2) - 1, hsize)
+            C._bit(w, hbitmap, 0, 1)
+            C.st(w, C.H_FREE_HEAD, heap_start)
+            C.st(w, C.H_FREE_TAIL, heap_start)
+            C.st(w, C.H_FREE_SIZE, hsize)
+            C.st(w, C.H_FREE_COUNT, 1)
+            if self._debug:
+                C.fill(self._buf, heap_start + 12, hsize - 16, POISON)
+        C.st(w, C.H_MIN_FREE, self._heap_free())
+
+    # -- allocation --------------------------------------------------------
+
+    def malloc(self, n):
+        """A block of at least n bytes: its pointer (int > 0), or None when out of memory.
+
+        malloc(0) returns a valid minimal block (free it like any other).
+        """
+        if not _is_int(n):
+            raise TypeError("malloc size must be an int")
+        if n < 0:
+            raise ValueError("malloc size must be >= 0")
+        if n >= MAX_ARENA:
+            return self._refused(n)
+        p = self._alloc(n)
+        if self._trace:
+            self._record(OP_ALLOC if p else OP_FAIL, p, n, 0)
+        return p if p else None
+
+    def _alloc(self, n):
+        s = enter()
+        try:
+            p = C.alloc(self._w, n)
+            if self._debug and p:
+                self._guard(p, n)
+        finally:
+            leave(s)
+        return p
+
+    def _refused(self, n):
+        """A request no block can ever hold: counted as a failure, nothing else changes."""
+        w = self._w
+        C.st(w, C.H_FAIL, C.ld(w, C.H_FAIL) + 1)
+        if self._trace:
+            self._record(OP_FAIL, 0, MAX_ARENA - 1, 0)
+        return None
+
+    def calloc(self, n, size):
+        """malloc(n * size) zeroed; None when out of memory or the product is too large."""
+        if not (_is_int(n) and _is_int(size)):
+            raise TypeError("calloc takes two ints")
+        if n < 0 or size < 0:
+            raise ValueError("calloc counts must be >= 0")
+        if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
+            return self._refused(MAX_ARENA)
+        total = n * size
+        p = self.malloc(total)
+        if p:
+            C.fill(self._buf, p, total, 0)
+        return p
+
+    def free(self, p):
+        """Return block p to its partition or the heap, found from the address alone.
+
+        Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
+        """
+        if not _is_int(p):
+            if p is None:
+                raise MemError(ERR_MEM_INVALID_ADDR, "free(None): not a pointer")
+            raise TypeError("free() takes an int pointer")
+        if p <= 0 or p >= MAX_ARENA:
+            raise MemError(ERR_MEM_INVALID_ADDR, "free(%d): outside the arena" % p)
+        r = self._release(p)
+        if r:
+            raise MemError(-r, "free(%d)" % p)
+        if self._trace:
+            self._record(OP_FREE, p, 0, 0)
+
+    def _release(self, p):
+        s = enter()
+        try:
+            r = self._debug_free(p) if self._debug else C.release(self._w, p)
+        finally:
+            leave(s)
+        return r
+
+    def realloc(self, p, n):
+        """Resize block p to n bytes, in place when possible, else move it.
+
+        Returns the (possibly new) pointer; None when there is no room, and then
+        block p is left exactly as it was.  realloc(None, n) is malloc(n).
+        """
+        if p is None:
+            return self.malloc(n)
+        if not _is_int(n):
+            raise TypeError("realloc size must be an int")
+        if n < 0:
+            raise ValueError("realloc size must be >= 0")
+        d = self._live(p)
+        if n >= MAX_ARENA:
+            return self._refused(n)
+        old = self._usable(p, d)
+        q = 0
+        if d:
+            q = p if n <= old else 0
+        else:
+            s = enter()
+            try:
+                if C.heap_resize(self._w, p, n):
+                    q = p
+                    if self._debug:
+                        self._guard(p, n)
+            finally:
+                leave(s)
+        if not q:
+            q = self._alloc(n)
+            if q:
+                C.move(self._buf, q, p, old if old < n else n)
+                self._release(p)
+        if self._trace:
+            self._record(OP_REALLOC if q else OP_FAIL, p, n, q)
+        return q if q else None
+
+    # -- blocks ------------------------------------------------------------
+
+    def _live(self, p):
+        """Owner of live block p (descriptor index, 0 for the heap), or MemError."""
+        if not _is_int(p):
+            raise TypeError("pointers are ints")
+        if p <= 0 or p >= MAX_ARENA:
+            raise MemError(ERR_MEM_INVALID_ADDR, "%r is outside the arena" % (p,))
+        d = C.owner(self._w, p)
+        if d < 0:
+            raise MemError(-d, "%d is outside every partition and the heap" % p)
+        if d:
+            w = self._w
+            start, bs = C.ld(w, d + C.PD_START), C.ld(w, d + C.PD_SIZE)
+            i = (p - start) // bs
+            if start + i * bs != p:
+                raise MemError(ERR_MEM_INVALID_PBLK, "%d is inside a %d-byte block" % (p, bs))
+            if not C.test_bit(w, C.ld(w, d + C.PD_BITMAP), i):
+                raise MemError(-C.E_DOUBLE, "block %d is free" % p)
+            return d
+        b = C.heap_block(self._w, p)
+        if b < 0:
+            raise MemError(-b, "%d is not a live heap block" % p)
+        return 0
+
+    def _usable(self, p, d):
+        if d:
+            return C.ld(self._w, d + C.PD_SIZE)
+        return (C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK) - 4 - (C.GUARD if self._debug else 0)
+
+    def size_of(self, p):
+        """Usable bytes of live block p (at least what was asked for)."""
+        return self._usable(p, self._live(p))
+
+    def view(self, p):
+        """memoryview of live block p: the requested length for heap blocks.
+
+        Partition blocks keep no per-block metadata, so their view spans the
+        whole block (block_size bytes); slice it if you need less.
+        """
+        d = self._live(p)
+        if d:
+            n = C.ld(self._w, d + C.PD_SIZE)
+        else:
+            v = C.ld(self._w, (p - 4) >> 2)
+            n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
+        return memoryview(self._buf)[p:p + n]
+
+    # -- debug mode --------------------------------------------------------
+
+    def _guard(self, p, n):
+        if C.owner(self._w, p) == 0:
+            C.fill(self._buf, p + n, C.GUARD, GUARD_BYTE)
+
+    def _debug_free(self, p):
+        """free() that poisons the whole resulting free block (slow; debug only)."""
+        w = self._w
+        if C.owner(w, p) != 0:
+            return C.release(w, p)
+        b = C.heap_block(w, p)
+        if b < 0:
+            return b
+        start = b - C.ld(w, (b >> 2) - 1) if C.ld(w, b >> 2) & C.PREV_FREE else b
+        r = C.heap_free(w, p)
+        if not r:
+            size = C.ld(w, start >> 2) & C.SIZE_MASK
+            C.fill(self._buf, start + 12, size - 16, POISON)
+        return r
+
+    # -- tracing -----------------------------------------------------------
+
+    def _record(self, op, p, n, q):
+        w = self._w
+        cap = C.ld(w, C.H_TRACE_CAP)
+        pos = C.ld(w, C.H_TRACE_POS)
+        i = (C.ld(w, C.H_TRACE) >> 2) + pos * TRACE_WORDS
+        C.st(w, i, (op << 24) | p)
+        C.st(w, i + 1, n)
+        C.st(w, i + 2, q)
+        C.st(w, C.H_TRACE_POS, pos + 1 if pos + 1 < cap else 0)
+        if C.ld(w, C.H_TRACE_COUNT) < cap:
+            C.st(w, C.H_TRACE_COUNT, C.ld(w, C.H_TRACE_COUNT) + 1)
+
+    def trace_events(self):
+        """The recorded events, oldest first, as (op, ptr, size, new_ptr) tuples."""
+        w = self._w
+        cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
+        first = (C.ld(w, C.H_TRACE_POS) - count) % cap if cap else 0
+        base = C.ld(w, C.H_TRACE) >> 2
+        for k in range(count):
+            i = base + ((first + k) % cap) * TRACE_WORDS
+            yield C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)
+
+    def dump_trace(self, stream=None):
+        """Print the recorded events in the shared trace format (`a ID SIZE` ...)."""
+        from .tracefmt import write_trace
+        write_trace(self.trace_events(), stream)
+
+    # -- figures -----------------------------------------------------------
+
+    def _heap_free(self):
+        w = self._w
+        return C.ld(w, C.H_FREE_SIZE) - 4 * C.ld(w, C.H_FREE_COUNT)
+
+    def _free_blocks(self):
+        w = self._w
+        b = C.ld(w, C.H_FREE_HEAD)
+        while b:
+            yield b, C.ld(w, b >> 2) & C.SIZE_MASK
+            b = C.ld(w, (b >> 2) + 1)
+
+    def stats(self):
+        """The figures named in DESIGN.md, over the heap, plus each partition's query()."""
+        w = self._w
+        largest = 0
+        for _, size in self._free_blocks():
+            if size > largest:
+                largest = size
+        largest = largest - 4 if largest else 0
+        free = self._heap_free()
+        heap_size = C.ld(w, C.H_HEAP_END) - C.ld(w, C.H_HEAP_START)
+        return {
+            "arena_size": C.ld(w, C.H_SIZE),
+            "heap_size": heap_size,
+            "free": free,
+            "used": heap_size - C.ld(w, C.H_FREE_SIZE),
+            "largest_free": largest,
+            "free_fragments": C.ld(w, C.H_FREE_COUNT),
+            "frag": (1 - largest / free) if free else 0.0,
+            "min_ever_free": C.ld(w, C.H_MIN_FREE),
+            "fail": C.ld(w, C.H_FAIL),
+            "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
+            "live_blocks": C.ld(w, C.H_LIVE),
+            "overhead": 4 + (C.GUARD if self._debug else 0),
+            "meta": C.ld(w, C.H_META),
+            "policy": POLICIES[C.ld(w, C.H_POLICY)],
+            "partitions": [p.query() for p in self.partitions],
+        }
+
+    def map(self, width=64):
+        from .audit import memory_map
+        return memory_map(self, width)
+
+    def check(self):
+        """Walk every structure; MemError(ERR_MEM_CORRUPT) naming the first broken invariant."""
+        from .audit import check_arena
+        check_arena(self)

@@ -1,0 +1,182 @@
+"""Integrity check and memory map: walk every structure of an Arena.
+
+These run in normal code (they allocate); the invariants they check are the
+ones the hot paths in _core rely on.
+"""
+
+from . import _core as C
+from .errors import MemError, ERR_MEM_CORRUPT
+
+# Cell characters for map(): the majority of each cell's bytes decides.
+CELL_META, CELL_PART_USED, CELL_PART_FREE, CELL_HEAP_USED, CELL_HEAP_FREE = "#", "P", "p", "U", "."
+_CELLS = CELL_META + CELL_PART_USED + CELL_PART_FREE + CELL_HEAP_USED + CELL_HEAP_FREE
+
+
+def _corrupt(what, where=None):
+    raise MemError(ERR_MEM_CORRUPT, what if where is None else "%s at offset %d" % (what, where))
+
+
+def _popcount_bits(w, bitmap, nbits):
+    n = 0
+    for i in range(nbits):
+        n += C.test_bit(w, bitmap, i)
+    return n
+
+
+def check_arena(arena):
+    """Every invariant, in order; MemError(ERR_MEM_CORRUPT) names the first one broken."""
+    w = arena._w
+    ld = C.ld
+    size = ld(w, C.H_SIZE)
+    if ld(w, C.H_MAGIC) != C.MAGIC:
+        _corrupt("arena magic overwritten", 0)
+    if size != len(arena._buf) & ~3:
+        _corrupt("arena size field %d != buffer length" % size, 4)
+    meta = ld(w, C.H_META)
+    heap_start, heap_end = ld(w, C.H_HEAP_START), ld(w, C.H_HEAP_END)
+    if not (meta <= heap_start <= heap_end <= size):
+        _corrupt("layout bounds out of order (meta %d, heap %d..%d)" % (meta, heap_start, heap_end))
+    prev_end = ld(w, C.H_PSTART)
+    for part in arena.partitions:
+        prev_end = _check_partition(w, part._d, prev_end)
+    if prev_end > heap_start:
+        _corrupt("partitions overlap the heap", prev_end)
+    _check_heap(arena, w, heap_start, heap_end)
+
+
+def _check_partition(w, d, prev_end):
+    ld = C.ld
+    bs, nblks = ld(w, d + C.PD_SIZE), ld(w, d + C.PD_NBLKS)
+    start, end = ld(w, d + C.PD_START), ld(w, d + C.PD_END)
+    if start < prev_end or end != start + bs * nblks:
+        _corrupt("partition descriptor %d has bad bounds" % d, start)
+    nfree = ld(w, d + C.PD_NFREE)
+    if nfree > nblks or ld(w, d + C.PD_MIN) > nfree:
+        _corrupt("partition %d-byte counts out of range" % bs, start)
+    bitmap = ld(w, d + C.PD_BITMAP)
+    seen, p = 0, ld(w, d + C.PD_HEAD)
+    while p:
+        if p < start or p >= end or (p - start) % bs:
+            _corrupt("partition %d-byte free list points outside its blocks" % bs, p)
+        if C.test_bit(w, bitmap, (p - start) // bs):
+            _corrupt("partition %d-byte free list holds a used block" % bs, p)
+        seen += 1
+        if seen > nblks:
+            _corrupt("partition %d-byte free list has a cycle" % bs, p)
+        p = ld(w, p >> 2)
+    if seen != nfree:
+        _corrupt("partition %d-byte: %d blocks on the free list, nfree says %d" % (bs, seen, nfree))
+    if _popcount_bits(w, bitmap, nblks) != nblks - nfree:
+        _corrupt("partition %d-byte used bitmap disagrees with nfree" % bs, bitmap)
+    return end
+
+
+def _check_heap(arena, w, start, end):
+    """Walk the heap block by block and the free list beside it."""
+    ld = C.ld
+    bitmap, gshift = ld(w, C.H_HBITMAP), ld(w, C.H_GRAN_SHIFT)
+    debug = ld(w, C.H_DEBUG)
+    b, prev_free, blocks = start, 0, 0
+    free_size = free_count = live = 0
+    expect_free = ld(w, C.H_FREE_HEAD)
+    list_prev = 0
+    while b < end:
+        v = ld(w, b >> 2)
+        size = v & C.SIZE_MASK
+        if C.parity(v):
+            _corrupt("heap header parity broken", b)
+        if size < C.MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > end:
+            _corrupt("heap block size %d impossible" % size, b)
+        if not C.test_bit(w, bitmap, (b - start) >> gshift):
+            _corrupt("heap block start missing from the bitmap", b)
+        if bool(v & C.PREV_FREE) != bool(prev_free):
+            _corrupt("PREV_FREE flag disagrees with the block below", b)
+        blocks += 1
+        if v & C.USED:
+            live += 1
+            prev_free = 0
+            if debug:
+                _check_guard(arena, b, v)
+        else:
+            if prev_free:
+                _corrupt("two adjacent free heap blocks", b)
+            if ld(w, ((b + size) >> 2) - 1) != size:
+                _corrupt("free block footer != its size", b)
+            if b != expect_free:
+                _corrupt("free list out of address order or missing block (expected %d)" % expect_free, b)
+            if ld(w, (b >> 2) + 2) != list_prev:
+                _corrupt("free list back link broken", b)
+            list_prev, expect_free = b, ld(w, (b >> 2) + 1)
+            free_size += size
+            free_count += 1
+            prev_free = 1
+            if debug:
+                bad = C.first_not(arena._buf, b + 12, size - 16, 0x55)
+                if bad >= 0:
+                    _corrupt("write into freed memory (poison changed)", bad)
+        b += size
+    if b != end:
+        _corrupt("heap blocks do not add up to the heap size", b)
+    if expect_free != 0:
+        _corrupt("free list points past the last free block", expect_free)
+    if ld(w, C.H_FREE_TAIL) != list_prev:
+        _corrupt("free list tail wrong", ld(w, C.H_FREE_TAIL))
+    if _popcount_bits(w, bitmap, (end - start) >> gshift) != blocks:
+        _corrupt("heap bitmap marks a block start that is not one")
+    if (free_size, free_count, live) != (ld(w, C.H_FREE_SIZE), ld(w, C.H_FREE_COUNT), ld(w, C.H_LIVE)):
+        _corrupt("heap totals (free bytes, free blocks, live blocks) disagree with a walk")
+
+
+def _check_guard(arena, b, v):
+    n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
+    bad = C.first_not(arena._buf, b + 4 + n, C.GUARD, 0xFD)
+    if bad >= 0:
+        _corrupt("buffer overrun: guard after block %d (%d bytes) changed" % (b + 4, n), bad)
+
+
+def _regions(arena):
+    """(start, end, cell char) for every region of the arena, in address order."""
+    w, ld = arena._w, C.ld
+    yield 0, ld(w, C.H_PSTART), CELL_META
+    for part in arena.partitions:
+        d = part._d
+        bs, start, bitmap = ld(w, d + C.PD_SIZE), ld(w, d + C.PD_START), ld(w, d + C.PD_BITMAP)
+        for i in range(ld(w, d + C.PD_NBLKS)):
+            used = C.test_bit(w, bitmap, i)
+            yield start + i * bs, start + (i + 1) * bs, CELL_PART_USED if used else CELL_PART_FREE
+    b, end = ld(w, C.H_HEAP_START), ld(w, C.H_HEAP_END)
+    while b < end:
+        v = ld(w, b >> 2)
+        size = v & C.SIZE_MASK
+        if size == 0:
+            break          # corrupt; check() says so, the map just stops
+        used = v & C.USED
+        yield b, b + 4, CELL_HEAP_USED if used else CELL_HEAP_FREE
+        yield b + 4, b + size, CELL_HEAP_USED if used else CELL_HEAP_FREE
+        b += size
+
+
+def memory_map(arena, width=64):
+    """One line, `width` cells: '#' metadata, 'P'/'p' partition used/free, 'U'/'.' heap used/free."""
+    if not isinstance(width, int) or width < 1:
+        raise ValueError("map width must be a positive int")
+    size = C.ld(arena._w, C.H_SIZE)
+    counts = [[0] * 5 for _ in range(width)]
+    for start, end, ch in _regions(arena):
+        kind = _CELLS.index(ch)
+        while start < end:
+            cell = start * width // size
+            cell_end = ((cell + 1) * size + width - 1) // width
+            upto = end if end < cell_end else cell_end
+            if upto <= start:
+                upto = start + 1
+            counts[cell][kind] += upto - start
+            start = upto
+    out = []
+    for c in counts:
+        best = 0
+        for k in range(1, 5):
+            if c[k] > c[best]:
+                best = k
+        out.append(_CELLS[best] if c[best] else " ")
+    return "".join(out)

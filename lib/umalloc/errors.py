@@ -1,0 +1,34 @@
+"""MemError and its codes.  Numbers follow uC/OS-II's OS_ERR_MEM_* where it has one."""
+
+ERR_MEM_INVALID_BLKS = 111   # a partition needs at least 2 blocks
+ERR_MEM_INVALID_SIZE = 112   # block size too small / unaligned, or arena too small for its layout
+ERR_MEM_NO_FREE_BLKS = 113   # partition exhausted (get() returned None)
+ERR_MEM_FULL = 114           # put() into a partition whose blocks are all free already
+ERR_MEM_INVALID_PBLK = 115   # not the start of a block of this partition / heap
+ERR_MEM_INVALID_ADDR = 118   # pointer outside every partition and the heap (None, 0, out of range)
+ERR_MEM_DOUBLE_FREE = 120    # the block is already free
+ERR_MEM_CORRUPT = 121        # check() found a broken invariant
+
+_NAMES = {
+    ERR_MEM_INVALID_BLKS: "INVALID_BLKS",
+    ERR_MEM_INVALID_SIZE: "INVALID_SIZE",
+    ERR_MEM_NO_FREE_BLKS: "NO_FREE_BLKS",
+    ERR_MEM_FULL: "FULL",
+    ERR_MEM_INVALID_PBLK: "INVALID_PBLK",
+    ERR_MEM_INVALID_ADDR: "INVALID_ADDR",
+    ERR_MEM_DOUBLE_FREE: "DOUBLE_FREE",
+    ERR_MEM_CORRUPT: "CORRUPT",
+}
+
+
+def error_name(code):
+    return "ERR_MEM_" + _NAMES.get(code, str(code))
+
+
+class MemError(Exception):
+    """An allocator error; `.code` is one of the ERR_MEM_* numbers."""
+
+    def __init__(self, code, detail=""):
+        self.code = code
+        self.detail = detail
+        Exception.__init__(self, "%s: %s" % (error_name(code), detail) if detail else error_name(code))
