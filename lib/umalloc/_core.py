@@ -527,3 +527,22 @@ def ld(w, i: int) -> int:
 def st(w, i: int, v: int):
     h = ptr32(w)
     h[i] = v
+
+
+@micropython.viper
+def popcount(w, bitmap: int, nbits: int) -> int:
+    """Set bits among the first nbits of a bitmap (check() compares it with a walk)."""
+    h = ptr32(w)
+    k = bitmap >> 2
+    n = 0
+    while nbits > 0:
+        v = h[k]
+        if nbits < 32:
+            v = v & ((1 << nbits) - 1)
+        v = (v & 0xFFFF) | (((v >> 16) & 0xFFFF) << 16)  # no sign bits on 64-bit ports
+        while v:
+            v = v & (v - 1)
+            n += 1
+        nbits -= 32
+        k += 1
+    return n

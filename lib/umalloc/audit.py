@@ -16,13 +16,6 @@ def _corrupt(what, where=None):
     raise MemError(ERR_MEM_CORRUPT, what if where is None else "%s at offset %d" % (what, where))
 
 
-def _popcount_bits(w, bitmap, nbits):
-    n = 0
-    for i in range(nbits):
-        n += C.test_bit(w, bitmap, i)
-    return n
-
-
 def check_arena(arena):
     """Every invariant, in order; MemError(ERR_MEM_CORRUPT) names the first one broken."""
     w = arena._w
@@ -66,7 +59,7 @@ def _check_partition(w, d, prev_end):
         p = ld(w, p >> 2)
     if seen != nfree:
         _corrupt("partition %d-byte: %d blocks on the free list, nfree says %d" % (bs, seen, nfree))
-    if _popcount_bits(w, bitmap, nblks) != nblks - nfree:
+    if C.popcount(w, bitmap, nblks) != nblks - nfree:
         _corrupt("partition %d-byte used bitmap disagrees with nfree" % bs, bitmap)
     return end
 
@@ -121,7 +114,7 @@ def _check_heap(arena, w, start, end):
         _corrupt("free list points past the last free block", expect_free)
     if ld(w, C.H_FREE_TAIL) != list_prev:
         _corrupt("free list tail wrong", ld(w, C.H_FREE_TAIL))
-    if _popcount_bits(w, bitmap, (end - start) >> gshift) != blocks:
+    if C.popcount(w, bitmap, (end - start) >> gshift) != blocks:
         _corrupt("heap bitmap marks a block start that is not one")
     if (free_size, free_count, live) != (ld(w, C.H_FREE_SIZE), ld(w, C.H_FREE_COUNT), ld(w, C.H_LIVE)):
         _corrupt("heap totals (free bytes, free blocks, live blocks) disagree with a walk")

@@ -31,4 +31,4 @@ class MemError(Exception):
     def __init__(self, code, detail=""):
         self.code = code
         self.detail = detail
-        Exception.__init__(self, "%s: %s" % (error_name(code), detail) if detail else error_name(code))
+        super().__init__("%s: %s" % (error_name(code), detail) if detail else error_name(code))
