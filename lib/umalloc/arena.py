@@ -307,6 +307,7 @@ class Arena:
                     q = p
                     if self._debug:
                         self._guard(p, n)
+                        self._poison_after(p)
             finally:
                 leave(s)
         if not q:
@@ -371,6 +372,13 @@ class Arena:
     def _guard(self, p, n):
         if C.owner(self._w, p) == 0:
             C.fill(self._buf, p + n, C.GUARD, GUARD_BYTE)
+
+    def _poison_after(self, p):
+        """Re-poison the free block after p (a shrink may have split or merged it)."""
+        w = self._w
+        b = p - 4 + (C.ld(w, (p - 4) >> 2) & C.SIZE_MASK)
+        if b < C.ld(w, C.H_HEAP_END) and not C.ld(w, b >> 2) & C.USED:
+            C.fill(self._buf, b + 12, (C.ld(w, b >> 2) & C.SIZE_MASK) - 16, POISON)
 
     def _debug_free(self, p):
         """free() that poisons the whole resulting free block (slow; debug only)."""
