@@ -37,8 +37,8 @@ H_SIZE = const(1)
 H_NPARTS = const(2)
 H_HEAP_START = const(3)
 H_HEAP_END = const(4)
-H_FREE_HEAD = const(5)
-H_FREE_TAIL = const(6)
+H_CLASSES = const(5)       # byte offset of the class lists' heads, then their tails
+H_NCLASSES = const(6)
 H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
 H_FREE_COUNT = const(8)    # number of free heap blocks
 H_MIN_FREE = const(9)      # lowest usable free seen (FreeRTOS "minimum ever free")
@@ -171,101 +171,147 @@ def part_put(w, d: int, p: int) -> int:
 
 
 # -- heap ---------------------------------------------------------------------
+#
+# Free blocks sit on one of NCLASSES address-ordered lists, by size class
+# (4 classes per power of two, TLSF-style).  Searching a request's own class
+# plus the heads (or tails) of the larger classes finds exactly the block a
+# single address-ordered first-fit (or last-fit) list would, without walking
+# every fragment that is too small.  Some lines are inlined on purpose: a
+# viper-to-viper call costs about as much as the whole list update.
 
 @micropython.viper
-def block_need(w, n: int) -> int:
-    """Heap block size (header included) for a request of n bytes."""
-    h = ptr32(w)
-    gran = 1 << h[H_GRAN_SHIFT]
-    need = n + 4 + GUARD * h[H_DEBUG]
-    need = (need + gran - 1) & (0 - gran)
-    if need < MIN_BLOCK:
-        need = MIN_BLOCK
-    return need
+def size_class(size: int) -> int:
+    fl = 4
+    t = size >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
 
 
 @micropython.viper
-def _unlink(w, b: int):
+def _insert(w, b: int, size: int):
+    """Make [b, b+size) a free block: header, footer, and its place in its class list."""
     h = ptr32(w)
+    fl = 4
+    t = size >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    heads = (h[H_CLASSES] >> 2) + (((fl - 4) << 2) | ((size >> (fl - 2)) & 3))
+    tails = heads + h[H_NCLASSES]
+    x = size ^ (size >> 16)
+    x = x ^ (x >> 8)
+    x = x ^ (x >> 4)
+    x = x ^ (x >> 2)
+    x = x ^ (x >> 1)
+    h[b >> 2] = size | ((x & 1) << 29)       # a free block never has PREV_FREE
+    h[((b + size) >> 2) - 1] = size
+    prv = h[tails]
+    nxt = 0
+    if prv > b:                              # not past the class's last block: walk
+        prv = 0
+        nxt = h[heads]
+        while nxt != 0 and nxt < b:
+            prv = nxt
+            nxt = h[(nxt >> 2) + 1]
+    h[(b >> 2) + 1] = nxt
+    h[(b >> 2) + 2] = prv
+    if prv:
+        h[(prv >> 2) + 1] = b
+    else:
+        h[heads] = b
+    if nxt:
+        h[(nxt >> 2) + 2] = b
+    else:
+        h[tails] = b
+    h[H_FREE_SIZE] += size
+    h[H_FREE_COUNT] += 1
+
+
+@micropython.viper
+def _remove(w, b: int, size: int):
+    """Take free block b (of `size` bytes) off its class list."""
+    h = ptr32(w)
+    fl = 4
+    t = size >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    heads = (h[H_CLASSES] >> 2) + (((fl - 4) << 2) | ((size >> (fl - 2)) & 3))
     nxt = h[(b >> 2) + 1]
     prv = h[(b >> 2) + 2]
     if prv:
         h[(prv >> 2) + 1] = nxt
     else:
-        h[H_FREE_HEAD] = nxt
+        h[heads] = nxt
     if nxt:
         h[(nxt >> 2) + 2] = prv
     else:
-        h[H_FREE_TAIL] = prv
-
-
-@micropython.viper
-def _set_free(w, b: int, size: int, nxt: int, prv: int):
-    """Write free block b (header, links, footer) and hook it between prv and nxt."""
-    h = ptr32(w)
-    i = b >> 2
-    h[i] = int(seal(size))   # a free block never follows a free block: PREV_FREE clear
-    h[i + 1] = nxt
-    h[i + 2] = prv
-    h[((b + size) >> 2) - 1] = size
-    if prv:
-        h[(prv >> 2) + 1] = b
-    else:
-        h[H_FREE_HEAD] = b
-    if nxt:
-        h[(nxt >> 2) + 2] = b
-    else:
-        h[H_FREE_TAIL] = b
-
-
-@micropython.viper
-def _mark_prev(w, b: int, prev_free: int):
-    """Set or clear PREV_FREE in the header of the block at b (if b is inside the heap)."""
-    h = ptr32(w)
-    if b >= h[H_HEAP_END]:
-        return
-    v = h[b >> 2] & (-1 - PREV_FREE)
-    if prev_free:
-        v = v | PREV_FREE
-    h[b >> 2] = int(seal(v))
+        h[heads + h[H_NCLASSES]] = prv
+    h[H_FREE_SIZE] -= size
+    h[H_FREE_COUNT] -= 1
 
 
 @micropython.viper
 def _find(w, need: int, small: int) -> int:
-    """Free block for `need` bytes by the arena's policy; 0 when none fits."""
+    """The free block the arena's policy picks for `need` bytes; 0 when none fits."""
     h = ptr32(w)
-    if small:  # twoended, small request: last fit, scanning down from the top
-        b = h[H_FREE_TAIL]
-        while b:
-            if (h[b >> 2] & SIZE_MASK) >= need:
-                return b
-            b = h[(b >> 2) + 2]
-        return 0
-    b = h[H_FREE_HEAD]
-    if h[H_POLICY] != POLICY_BEST:
-        while b:
-            if (h[b >> 2] & SIZE_MASK) >= need:
-                return b
-            b = h[(b >> 2) + 1]
+    nc = h[H_NCLASSES]
+    heads = h[H_CLASSES] >> 2
+    c = int(size_class(need))
+    if c >= nc:
         return 0
     best = 0
-    best_size = 0
-    while b:
-        size = h[b >> 2] & SIZE_MASK
-        if size >= need and (best == 0 or size < best_size):
-            best = b
-            best_size = size
-            if size == need:
+    k = c + 1
+    if small:      # twoended, small request: the highest block that fits (last fit)
+        b = h[heads + nc + c]
+        while b:
+            if (h[b >> 2] & SIZE_MASK) >= need:
+                best = b
                 break
+            b = h[(b >> 2) + 2]
+        while k < nc:
+            if h[heads + nc + k] > best:
+                best = h[heads + nc + k]
+            k += 1
+        return best
+    if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties
+        best_size = 0
+        while c < nc:
+            b = h[heads + c]
+            while b:
+                size = h[b >> 2] & SIZE_MASK
+                if size >= need and (best == 0 or size < best_size):
+                    best = b
+                    best_size = size
+                b = h[(b >> 2) + 1]
+            if best:
+                return best
+            c += 1
+        return 0
+    b = h[heads + c]                 # first fit: the lowest block that fits
+    while b:
+        if (h[b >> 2] & SIZE_MASK) >= need:
+            best = b
+            break
         b = h[(b >> 2) + 1]
+    while k < nc:
+        b = h[heads + k]
+        if b != 0 and (best == 0 or b < best):
+            best = b
+        k += 1
     return best
 
 
 @micropython.viper
 def heap_alloc(w, n: int) -> int:
-    """First/best/two-ended fit with split; returns the payload offset or 0."""
+    """Place n bytes by the arena's policy, splitting the block; payload offset or 0."""
     h = ptr32(w)
-    need = int(block_need(w, n))
+    gran = 1 << h[H_GRAN_SHIFT]
+    need = (n + 4 + GUARD * h[H_DEBUG] + gran - 1) & (0 - gran)
+    if need < MIN_BLOCK:
+        need = MIN_BLOCK
     small = 0
     if h[H_POLICY] == POLICY_TWOENDED and need <= h[H_SMALL]:
         small = 1
@@ -276,31 +322,37 @@ def heap_alloc(w, n: int) -> int:
             h[H_FAIL_FRAG] += 1
         return 0
     size = h[b >> 2] & SIZE_MASK
+    _remove(w, b, size)
     rest = size - need
-    gshift = h[H_GRAN_SHIFT]
+    flags = USED
     if rest >= MIN_BLOCK:
-        if small:  # carve from the top; the free block shrinks in place
-            nxt = h[(b >> 2) + 1]
-            prv = h[(b >> 2) + 2]
-            _set_free(w, b, rest, nxt, prv)
+        r = b + need                     # the free remainder goes above...
+        if small:                        # ...or below, for a two-ended small request
+            r = b
             b = b + rest
-            _bit(w, h[H_HBITMAP], (b - h[H_HEAP_START]) >> gshift, 1)
-            h[b >> 2] = int(seal(need | USED | PREV_FREE | ((need - 4 - n) << SLACK_SHIFT)))
-            _mark_prev(w, b + need, 0)
-        else:      # carve from the bottom; the remainder takes b's place in the list
-            nxt = h[(b >> 2) + 1]
-            prv = h[(b >> 2) + 2]
-            r = b + need
-            _set_free(w, r, rest, nxt, prv)
-            _bit(w, h[H_HBITMAP], (r - h[H_HEAP_START]) >> gshift, 1)
-            h[b >> 2] = int(seal(need | USED | ((need - 4 - n) << SLACK_SHIFT)))
-        h[H_FREE_SIZE] -= need
+            flags = USED | PREV_FREE
+            nb = b + need
+            if nb < h[H_HEAP_END]:       # its lower neighbour is now used
+                h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
+        _insert(w, r, rest)
+        start = r
+        if small:
+            start = b
+        i = (start - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+        k = (h[H_HBITMAP] >> 2) + (i >> 5)
+        h[k] = h[k] | (1 << (i & 31))    # the new block start (used or remainder)
+        size = need
     else:
-        _unlink(w, b)
-        h[b >> 2] = int(seal(size | USED | ((size - 4 - n) << SLACK_SHIFT)))
-        _mark_prev(w, b + size, 0)
-        h[H_FREE_SIZE] -= size
-        h[H_FREE_COUNT] -= 1
+        nb = b + size
+        if nb < h[H_HEAP_END]:
+            h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
+    v = size | flags | ((size - 4 - n) << SLACK_SHIFT)
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = x ^ (x >> 4)
+    x = x ^ (x >> 2)
+    x = x ^ (x >> 1)
+    h[b >> 2] = v | ((x & 1) << 29)
     h[H_LIVE] += 1
     free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
     if free < h[H_MIN_FREE]:
@@ -317,10 +369,10 @@ def heap_block(w, p: int) -> int:
     if b < start or b >= h[H_HEAP_END]:
         return E_ADDR
     gshift = h[H_GRAN_SHIFT]
-    rel = b - start
-    if (rel >> gshift) << gshift != rel:
+    i = (b - start) >> gshift
+    if (i << gshift) + start != b:
         return E_PBLK
-    if int(test_bit(w, h[H_HBITMAP], rel >> gshift)) == 0:
+    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
         return E_PBLK
     v = h[b >> 2]
     if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
@@ -339,52 +391,30 @@ def heap_free(w, p: int) -> int:
         return b
     v = h[b >> 2]
     size = v & SIZE_MASK
+    bitmap = h[H_HBITMAP] >> 2
     start = h[H_HEAP_START]
-    bitmap = h[H_HBITMAP]
     gshift = h[H_GRAN_SHIFT]
-    h[H_FREE_SIZE] += size
-    h[H_LIVE] -= 1
     nb = b + size
-    next_free = 0
-    if nb < h[H_HEAP_END]:
-        if (h[nb >> 2] & USED) == 0:
-            next_free = 1
-    if v & PREV_FREE:
+    if v & PREV_FREE:                    # merge into the free block below
         pb = b - h[(b >> 2) - 1]
-        _bit(w, bitmap, (b - start) >> gshift, 0)
-        total = (h[pb >> 2] & SIZE_MASK) + size
-        if next_free:
-            total += h[nb >> 2] & SIZE_MASK
-            _unlink(w, nb)
-            _bit(w, bitmap, (nb - start) >> gshift, 0)
-            h[H_FREE_COUNT] -= 1
-        h[pb >> 2] = int(seal(total))
-        h[((pb + total) >> 2) - 1] = total
-        _mark_prev(w, pb + total, 1)
-        return 0
-    if next_free:  # b takes nb's place in the address-ordered list
-        total = size + (h[nb >> 2] & SIZE_MASK)
-        nxt = h[(nb >> 2) + 1]
-        prv = h[(nb >> 2) + 2]
-        _bit(w, bitmap, (nb - start) >> gshift, 0)
-        _set_free(w, b, total, nxt, prv)
-        return 0
-    # No free neighbour: find b's place in the list, walking from the nearer end.
-    prv = 0
-    nxt = 0
-    if b - start < h[H_HEAP_END] - b:
-        nxt = h[H_FREE_HEAD]
-        while nxt and nxt < b:
-            prv = nxt
-            nxt = h[(nxt >> 2) + 1]
-    else:
-        prv = h[H_FREE_TAIL]
-        while prv and prv > b:
-            nxt = prv
-            prv = h[(prv >> 2) + 2]
-    _set_free(w, b, size, nxt, prv)
-    h[H_FREE_COUNT] += 1
-    _mark_prev(w, nb, 1)
+        psize = h[pb >> 2] & SIZE_MASK
+        _remove(w, pb, psize)
+        i = (b - start) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+        b = pb
+        size += psize
+    if nb < h[H_HEAP_END]:
+        nv = h[nb >> 2]
+        if nv & USED:
+            h[nb >> 2] = nv ^ (PREV_FREE | PARITY)
+        else:                            # merge the free block above
+            nsize = nv & SIZE_MASK
+            _remove(w, nb, nsize)
+            i = (nb - start) >> gshift
+            h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+            size += nsize
+    _insert(w, b, size)
+    h[H_LIVE] -= 1
     return 0
 
 
@@ -395,47 +425,40 @@ def heap_resize(w, p: int, n: int) -> int:
     b = p - 4
     v = h[b >> 2]
     size = v & SIZE_MASK
-    need = int(block_need(w, n))
+    gran = 1 << h[H_GRAN_SHIFT]
+    need = (n + 4 + GUARD * h[H_DEBUG] + gran - 1) & (0 - gran)
+    if need < MIN_BLOCK:
+        need = MIN_BLOCK
+    end = h[H_HEAP_END]
     nb = b + size
-    avail = size
-    next_free = 0
-    if nb < h[H_HEAP_END]:
+    nsize = 0
+    if nb < end:
         if (h[nb >> 2] & USED) == 0:
-            next_free = 1
-            avail = size + (h[nb >> 2] & SIZE_MASK)
+            nsize = h[nb >> 2] & SIZE_MASK
+    avail = size + nsize
     if need > avail:
         return 0
-    start = h[H_HEAP_START]
-    bitmap = h[H_HBITMAP]
+    bitmap = h[H_HBITMAP] >> 2
     gshift = h[H_GRAN_SHIFT]
-    keep_prev = v & PREV_FREE
-    nxt = 0
-    prv = 0
-    if next_free:  # absorb the free neighbour; any tail goes back below
-        nxt = h[(nb >> 2) + 1]
-        prv = h[(nb >> 2) + 2]
-        _unlink(w, nb)
-        _bit(w, bitmap, (nb - start) >> gshift, 0)
-        h[H_FREE_SIZE] -= avail - size
-        h[H_FREE_COUNT] -= 1
+    if nsize:                            # absorb the free neighbour; any tail goes back
+        _remove(w, nb, nsize)
+        i = (nb - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
     rest = avail - need
+    after = b + avail                    # the block above whatever we end up with
     if rest >= MIN_BLOCK:
         r = b + need
-        if not next_free:  # the tail is a new free block: find its list place
-            nxt = h[H_FREE_HEAD]
-            while nxt and nxt < r:
-                prv = nxt
-                nxt = h[(nxt >> 2) + 1]
-        _set_free(w, r, rest, nxt, prv)
-        _bit(w, bitmap, (r - start) >> gshift, 1)
-        _mark_prev(w, r + rest, 1)
-        h[H_FREE_SIZE] += rest
-        h[H_FREE_COUNT] += 1
+        i = (r - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
+        _insert(w, r, rest)
+        if nsize == 0 and after < end:   # it was used-below, now free-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
         size = need
     else:
+        if nsize != 0 and after < end:   # it was free-below, now used-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
         size = avail
-        _mark_prev(w, b + size, 0)
-    h[b >> 2] = int(seal(size | USED | keep_prev | ((size - 4 - n) << SLACK_SHIFT)))
+    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
     free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
     if free < h[H_MIN_FREE]:
         h[H_MIN_FREE] = free

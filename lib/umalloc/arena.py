@@ -155,7 +155,14 @@ class Arena:
         # The heap bitmap needs one bit per granule of the heap it describes.
         hbitmap = off
         off += (((avail >> gshift) + 31) >> 5) * 4
+        # One list head and one tail per size class, up to the heap's own size.
+        classes = off
+        nclasses = C.size_class(avail if avail > C.MIN_BLOCK else C.MIN_BLOCK) + 1
+        off += 8 * nclasses
         pstart = (off + align - 1) & -align
+        if pstart > size:
+            raise MemError(ERR_MEM_INVALID_SIZE, "%d bytes cannot hold the arena's own metadata" % size)
+        C.fill(self._buf, 0, pstart, 0)   # a buf= passed in may hold anything
         off = pstart
         for i in range(len(parts)):
             d = C.H_PARTS + i * C.PD_WORDS
@@ -191,17 +198,12 @@ class Arena:
         C.st(w, C.H_GRAN_SHIFT, gshift)
         C.st(w, C.H_PSTART, pstart)
         C.st(w, C.H_META, pstart)
+        C.st(w, C.H_CLASSES, classes)
+        C.st(w, C.H_NCLASSES, nclasses)
         if heap_end > heap_start:
             hsize = heap_end - heap_start
-            C.st(w, heap_start >> 2, C.seal(hsize))
-            C.st(w, (heap_start >> 2) + 1, 0)
-            C.st(w, (heap_start >> 2) + 2, 0)
-            C.st(w, (heap_end >> 2) - 1, hsize)
             C._bit(w, hbitmap, 0, 1)
-            C.st(w, C.H_FREE_HEAD, heap_start)
-            C.st(w, C.H_FREE_TAIL, heap_start)
-            C.st(w, C.H_FREE_SIZE, hsize)
-            C.st(w, C.H_FREE_COUNT, 1)
+            C._insert(w, heap_start, hsize)
             if self._debug:
                 C.fill(self._buf, heap_start + 12, hsize - 16, POISON)
         C.st(w, C.H_MIN_FREE, self._heap_free())
@@ -430,21 +432,32 @@ class Arena:
         w = self._w
         return C.ld(w, C.H_FREE_SIZE) - 4 * C.ld(w, C.H_FREE_COUNT)
 
-    def _free_blocks(self):
+    def _free_blocks(self, first_class=0):
+        """(offset, size) of free heap blocks, class by class, each class in address order."""
         w = self._w
-        b = C.ld(w, C.H_FREE_HEAD)
-        while b:
-            yield b, C.ld(w, b >> 2) & C.SIZE_MASK
-            b = C.ld(w, (b >> 2) + 1)
+        heads = C.ld(w, C.H_CLASSES) >> 2
+        for c in range(first_class, C.ld(w, C.H_NCLASSES)):
+            b = C.ld(w, heads + c)
+            while b:
+                yield b, C.ld(w, b >> 2) & C.SIZE_MASK
+                b = C.ld(w, (b >> 2) + 1)
+
+    def _largest_free(self):
+        w = self._w
+        heads = C.ld(w, C.H_CLASSES) >> 2
+        top = C.ld(w, C.H_NCLASSES) - 1
+        while top >= 0 and not C.ld(w, heads + top):
+            top -= 1
+        largest = 0
+        for _, size in self._free_blocks(top if top > 0 else 0):
+            if size > largest:
+                largest = size
+        return largest - 4 if largest else 0
 
     def stats(self):
         """The figures named in DESIGN.md, over the heap, plus each partition's query()."""
         w = self._w
-        largest = 0
-        for _, size in self._free_blocks():
-            if size > largest:
-                largest = size
-        largest = largest - 4 if largest else 0
+        largest = self._largest_free()
         free = self._heap_free()
         heap_size = C.ld(w, C.H_HEAP_END) - C.ld(w, C.H_HEAP_START)
         return {

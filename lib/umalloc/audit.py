@@ -71,8 +71,10 @@ def _check_heap(arena, w, start, end):
     debug = ld(w, C.H_DEBUG)
     b, prev_free, blocks = start, 0, 0
     free_size = free_count = live = 0
-    expect_free = ld(w, C.H_FREE_HEAD)
-    list_prev = 0
+    # Each size class's list must hold exactly its free blocks, in address order.
+    heads, nclasses = ld(w, C.H_CLASSES) >> 2, ld(w, C.H_NCLASSES)
+    expect = [ld(w, heads + c) for c in range(nclasses)]
+    last = [0] * nclasses
     while b < end:
         v = ld(w, b >> 2)
         size = v & C.SIZE_MASK
@@ -95,11 +97,12 @@ def _check_heap(arena, w, start, end):
                 _corrupt("two adjacent free heap blocks", b)
             if ld(w, ((b + size) >> 2) - 1) != size:
                 _corrupt("free block footer != its size", b)
-            if b != expect_free:
-                _corrupt("free list out of address order or missing block (expected %d)" % expect_free, b)
-            if ld(w, (b >> 2) + 2) != list_prev:
+            c = C.size_class(size)
+            if c >= nclasses or b != expect[c]:
+                _corrupt("free block missing from its size-class list, or list out of order", b)
+            if ld(w, (b >> 2) + 2) != last[c]:
                 _corrupt("free list back link broken", b)
-            list_prev, expect_free = b, ld(w, (b >> 2) + 1)
+            last[c], expect[c] = b, ld(w, (b >> 2) + 1)
             free_size += size
             free_count += 1
             prev_free = 1
@@ -110,10 +113,11 @@ def _check_heap(arena, w, start, end):
         b += size
     if b != end:
         _corrupt("heap blocks do not add up to the heap size", b)
-    if expect_free != 0:
-        _corrupt("free list points past the last free block", expect_free)
-    if ld(w, C.H_FREE_TAIL) != list_prev:
-        _corrupt("free list tail wrong", ld(w, C.H_FREE_TAIL))
+    for c in range(nclasses):
+        if expect[c] != 0:
+            _corrupt("size-class %d list points past its last free block" % c, expect[c])
+        if ld(w, heads + nclasses + c) != last[c]:
+            _corrupt("size-class %d list tail wrong" % c, ld(w, heads + nclasses + c))
     if C.popcount(w, bitmap, (end - start) >> gshift) != blocks:
         _corrupt("heap bitmap marks a block start that is not one")
     if (free_size, free_count, live) != (ld(w, C.H_FREE_SIZE), ld(w, C.H_FREE_COUNT), ld(w, C.H_LIVE)):
