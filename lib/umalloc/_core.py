@@ -81,7 +81,8 @@ SIZE_MASK = const(0xFFFFFC)
 SLACK_SHIFT = const(24)
 PARITY = const(0x20000000)
 MIN_BLOCK = const(16)
-GUARD = const(4)           # debug mode: guard bytes after each heap payload
+MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
+GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
 
 # Negative results carry an ERR_MEM_* code (see errors.py).
 E_PBLK = const(-115)
@@ -259,7 +260,12 @@ def _find(w, need: int, small: int) -> int:
     h = ptr32(w)
     nc = h[H_NCLASSES]
     heads = h[H_CLASSES] >> 2
-    c = int(size_class(need))
+    fl = 4
+    t = need >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
     if c >= nc:
         return 0
     best = 0
@@ -309,7 +315,7 @@ def heap_alloc(w, n: int) -> int:
     """Place n bytes by the arena's policy, splitting the block; payload offset or 0."""
     h = ptr32(w)
     gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD * h[H_DEBUG] + gran - 1) & (0 - gran)
+    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
     if need < MIN_BLOCK:
         need = MIN_BLOCK
     small = 0
@@ -386,14 +392,27 @@ def heap_block(w, p: int) -> int:
 def heap_free(w, p: int) -> int:
     """Free payload p, coalescing with both neighbours; 0 or a negative error."""
     h = ptr32(w)
-    b = int(heap_block(w, p))
-    if b < 0:
-        return b
+    b = p - 4                            # the checks of heap_block(), inlined
+    start = h[H_HEAP_START]
+    end = h[H_HEAP_END]
+    if b < start or b >= end:
+        return E_ADDR
+    gshift = h[H_GRAN_SHIFT]
+    bitmap = h[H_HBITMAP] >> 2
+    i = (b - start) >> gshift
+    if (i << gshift) + start != b or (h[bitmap + (i >> 5)] >> (i & 31)) & 1 == 0:
+        return E_PBLK
     v = h[b >> 2]
     size = v & SIZE_MASK
-    bitmap = h[H_HBITMAP] >> 2
-    start = h[H_HEAP_START]
-    gshift = h[H_GRAN_SHIFT]
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = x ^ (x >> 4)
+    x = x ^ (x >> 2)
+    x = x ^ (x >> 1)
+    if (x & 1) or size < MIN_BLOCK or b + size > end:
+        return E_CORRUPT
+    if (v & USED) == 0:
+        return E_DOUBLE
     nb = b + size
     if v & PREV_FREE:                    # merge into the free block below
         pb = b - h[(b >> 2) - 1]
@@ -403,7 +422,7 @@ def heap_free(w, p: int) -> int:
         h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
         b = pb
         size += psize
-    if nb < h[H_HEAP_END]:
+    if nb < end:
         nv = h[nb >> 2]
         if nv & USED:
             h[nb >> 2] = nv ^ (PREV_FREE | PARITY)
@@ -426,7 +445,7 @@ def heap_resize(w, p: int, n: int) -> int:
     v = h[b >> 2]
     size = v & SIZE_MASK
     gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD * h[H_DEBUG] + gran - 1) & (0 - gran)
+    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
     if need < MIN_BLOCK:
         need = MIN_BLOCK
     end = h[H_HEAP_END]
@@ -471,6 +490,11 @@ def heap_resize(w, p: int, n: int) -> int:
 def alloc(w, n: int) -> int:
     """malloc: the smallest partition whose blocks fit and have one free, else the heap."""
     h = ptr32(w)
+    if n < 0:
+        return -1
+    if n >= MAX_SIZE:               # larger than any arena: a failure, like no room
+        h[H_FAIL] += 1
+        return 0
     d = H_PARTS
     end = H_PARTS + h[H_NPARTS] * PD_WORDS
     while d < end:
@@ -498,12 +522,18 @@ def owner(w, p: int) -> int:
 @micropython.viper
 def release(w, p: int) -> int:
     """free: find the owner from the address alone; 0 or a negative error code."""
-    d = int(owner(w, p))
-    if d > 0:
-        return int(part_put(w, d, p))
-    if d == 0:
+    h = ptr32(w)
+    if p >= h[H_HEAP_START]:
         return int(heap_free(w, p))
-    return d
+    d = H_PARTS
+    end = H_PARTS + h[H_NPARTS] * PD_WORDS
+    while d < end:
+        if p < h[d + PD_END]:
+            if p >= h[d + PD_START]:
+                return int(part_put(w, d, p))
+            return E_ADDR
+        d += PD_WORDS
+    return E_ADDR
 
 
 # -- byte helpers (debug poisoning, calloc, realloc copies) ---------------------

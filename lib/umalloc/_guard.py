@@ -1,41 +1,46 @@
-"""The critical section around free-list updates.
+"""GUARD: the critical section around free-list updates (`with GUARD:`).
 
-On a board, interrupts are masked (machine.disable_irq), so an IRQ handler may
-allocate too; where _thread exists without that (the unix port), a lock; on
-CPython the tools are single-threaded and nothing is needed.  Note: on the
-RP2040 disable_irq masks only the calling core - share an arena between cores
-only with your own lock around it.
+On a board it masks interrupts (machine.disable_irq), so an IRQ handler may
+allocate too; where _thread exists without that (the unix port) it is a lock;
+on CPython the tools are single-threaded and it does nothing.  None of them
+allocates on entry or exit.  Note: on the RP2040 disable_irq masks only the
+calling core - share an arena between cores only under your own lock.
 """
 
+import sys
+
 try:
-    import machine
-    _disable, _enable = machine.disable_irq, machine.enable_irq
-except (ImportError, AttributeError):
-    _disable = None
+    from machine import disable_irq, enable_irq
+except ImportError:
+    disable_irq = None
 
-if _disable is not None:
-    def enter():
-        return _disable()
 
-    def leave(state):
-        _enable(state)
-else:
+class _IrqOff:
+    def __init__(self):
+        self.state = 0
+
+    def __enter__(self):
+        self.state = disable_irq()
+
+    def __exit__(self, *exc):
+        enable_irq(self.state)
+
+
+class _Nothing:
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        pass
+
+
+if disable_irq is not None:
+    GUARD = _IrqOff()
+elif sys.implementation.name == "micropython":
     try:
         import _thread
-        _lock = _thread.allocate_lock()
-    except (ImportError, AttributeError):
-        _lock = None
-    import sys
-    if _lock is None or sys.implementation.name != "micropython":
-        def enter():
-            return 0
-
-        def leave(state):
-            pass
-    else:
-        def enter():
-            _lock.acquire()
-            return 0
-
-        def leave(state):
-            _lock.release()
+        GUARD = _thread.allocate_lock()
+    except ImportError:
+        GUARD = _Nothing()
+else:
+    GUARD = _Nothing()

@@ -3,7 +3,9 @@
 On MicroPython the compiler handles @micropython.viper and ptr32/ptr8 itself;
 this module is imported only where `import micropython` fails.  The arena
 passes a memoryview cast to 32-bit words where viper code expects ptr32, so
-ptr32/ptr8 are the identity here.
+ptr32/ptr8 are the identity here.  Like viper, the stand-in refuses an
+argument annotated `int` that is not one, so bad input fails the same way
+on both VMs.
 """
 
 
@@ -11,13 +13,27 @@ def const(value):
     return value
 
 
-def _same(fn):
-    return fn
+def _viper(fn):
+    annotations = getattr(fn, "__annotations__", {})
+    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    int_args = tuple(i for i, name in enumerate(names) if annotations.get(name) is int)
+    if not int_args:
+        return fn
+
+    def checked(*args):
+        for i in int_args:
+            if not isinstance(args[i], int):
+                raise TypeError("can't convert %s to int" % type(args[i]).__name__)
+        return fn(*args)
+
+    checked.__name__ = fn.__name__
+    checked.__doc__ = fn.__doc__
+    return checked
 
 
 class _MicroPython:
-    viper = staticmethod(_same)
-    native = staticmethod(_same)
+    viper = staticmethod(_viper)
+    native = staticmethod(_viper)
     const = staticmethod(const)
 
     @staticmethod

@@ -7,7 +7,8 @@ allocate and is for normal code.
 """
 
 from . import _core as C
-from ._guard import enter, leave
+from ._core import alloc, release, part_get, part_put
+from ._guard import GUARD
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
                      ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK, ERR_MEM_CORRUPT)
 
@@ -41,24 +42,19 @@ class Partition:
 
     def get(self):
         """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
-        s = enter()
-        try:
-            p = C.part_get(self._w, self._d)
-        finally:
-            leave(s)
+        with GUARD:
+            p = part_get(self._w, self._d)
         return p if p else None
 
     def put(self, p):
         """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
-        if not _is_int(p) or p <= 0 or p >= MAX_ARENA:
-            raise MemError(ERR_MEM_INVALID_PBLK, "not a block of this partition: %r" % (p,))
-        s = enter()
-        try:
-            r = C.part_put(self._w, self._d, p)
-        finally:
-            leave(s)
+        with GUARD:
+            try:
+                r = part_put(self._w, self._d, p)
+            except (TypeError, OverflowError):     # not an int, or beyond a machine word
+                r = C.E_PBLK
         if r:
-            raise MemError(-r, "put(%d) into the %d-byte partition" % (p, self.block_size))
+            raise MemError(-r, "put(%r) into the %d-byte partition" % (p, self.block_size))
 
     @property
     def block_size(self):
@@ -104,6 +100,8 @@ class Arena:
         self._w = _words(buf)
         self._debug = bool(debug)
         self._trace = trace
+        self._plain = not (debug or trace)    # malloc's fast path needs no after-work
+        self._release = self._debug_release if debug else release
         self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
         self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS) for i in range(len(parts)))
 
@@ -215,34 +213,29 @@ class Arena:
 
         malloc(0) returns a valid minimal block (free it like any other).
         """
-        if not _is_int(n):
-            raise TypeError("malloc size must be an int")
-        if n < 0:
-            raise ValueError("malloc size must be >= 0")
-        if n >= MAX_ARENA:
-            return self._refused(n)
-        p = self._alloc(n)
+        with GUARD:
+            try:
+                p = alloc(self._w, n)           # viper: a non-int n raises TypeError here
+            except OverflowError:               # beyond a machine word: no block can hold it
+                p = 0
+                self._count_fail()
+        if p > 0 and self._plain:
+            return p
+        return self._malloc_done(n, p)
+
+    def _malloc_done(self, n, p):
+        """The rare cases of malloc, off the fast path: errors, debug guard, tracing."""
+        if p < 0:
+            raise ValueError("malloc size must be >= 0, got %d" % n)
+        if p and self._debug:
+            self._guard(p, n)
         if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p, n, 0)
+            self._record(OP_ALLOC if p else OP_FAIL, p, n if p else 0, 0)
         return p if p else None
 
-    def _alloc(self, n):
-        s = enter()
-        try:
-            p = C.alloc(self._w, n)
-            if self._debug and p:
-                self._guard(p, n)
-        finally:
-            leave(s)
-        return p
-
-    def _refused(self, n):
-        """A request no block can ever hold: counted as a failure, nothing else changes."""
+    def _count_fail(self):
         w = self._w
         C.st(w, C.H_FAIL, C.ld(w, C.H_FAIL) + 1)
-        if self._trace:
-            self._record(OP_FAIL, 0, MAX_ARENA - 1, 0)
-        return None
 
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
@@ -251,7 +244,10 @@ class Arena:
         if n < 0 or size < 0:
             raise ValueError("calloc counts must be >= 0")
         if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
-            return self._refused(MAX_ARENA)
+            self._count_fail()
+            if self._trace:
+                self._record(OP_FAIL, 0, 0, 0)
+            return None
         total = n * size
         p = self.malloc(total)
         if p:
@@ -263,25 +259,20 @@ class Arena:
 
         Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
         """
-        if not _is_int(p):
-            if p is None:
-                raise MemError(ERR_MEM_INVALID_ADDR, "free(None): not a pointer")
-            raise TypeError("free() takes an int pointer")
-        if p <= 0 or p >= MAX_ARENA:
-            raise MemError(ERR_MEM_INVALID_ADDR, "free(%d): outside the arena" % p)
-        r = self._release(p)
-        if r:
-            raise MemError(-r, "free(%d)" % p)
-        if self._trace:
-            self._record(OP_FREE, p, 0, 0)
+        with GUARD:
+            try:
+                r = self._release(self._w, p)
+            except (TypeError, OverflowError):  # None, not an int, or beyond a machine word
+                r = C.E_ADDR if p is None or isinstance(p, int) else -1
+        if r or self._trace:
+            self._free_done(p, r)
 
-    def _release(self, p):
-        s = enter()
-        try:
-            r = self._debug_free(p) if self._debug else C.release(self._w, p)
-        finally:
-            leave(s)
-        return r
+    def _free_done(self, p, r):
+        if r == -1:
+            raise TypeError("free() takes an int pointer, got %r" % (p,))
+        if r:
+            raise MemError(-r, "free(%r)" % (p,))
+        self._record(OP_FREE, p, 0, 0)
 
     def realloc(self, p, n):
         """Resize block p to n bytes, in place when possible, else move it.
@@ -297,26 +288,21 @@ class Arena:
             raise ValueError("realloc size must be >= 0")
         d = self._live(p)
         if n >= MAX_ARENA:
-            return self._refused(n)
+            self._count_fail()
+            return None
         old = self._usable(p, d)
         q = 0
         if d:
             q = p if n <= old else 0
         else:
-            s = enter()
-            try:
+            with GUARD:
                 if C.heap_resize(self._w, p, n):
                     q = p
                     if self._debug:
                         self._guard(p, n)
                         self._poison_after(p)
-            finally:
-                leave(s)
         if not q:
-            q = self._alloc(n)
-            if q:
-                C.move(self._buf, q, p, old if old < n else n)
-                self._release(p)
+            q = self._moved(p, n, old)
         if self._trace:
             self._record(OP_REALLOC if q else OP_FAIL, p, n, q)
         return q if q else None
@@ -349,7 +335,7 @@ class Arena:
     def _usable(self, p, d):
         if d:
             return C.ld(self._w, d + C.PD_SIZE)
-        return (C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK) - 4 - (C.GUARD if self._debug else 0)
+        return (C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK) - 4 - (C.GUARD_SIZE if self._debug else 0)
 
     def size_of(self, p):
         """Usable bytes of live block p (at least what was asked for)."""
@@ -373,7 +359,7 @@ class Arena:
 
     def _guard(self, p, n):
         if C.owner(self._w, p) == 0:
-            C.fill(self._buf, p + n, C.GUARD, GUARD_BYTE)
+            C.fill(self._buf, p + n, C.GUARD_SIZE, GUARD_BYTE)
 
     def _poison_after(self, p):
         """Re-poison the free block after p (a shrink may have split or merged it)."""
@@ -382,11 +368,10 @@ class Arena:
         if b < C.ld(w, C.H_HEAP_END) and not C.ld(w, b >> 2) & C.USED:
             C.fill(self._buf, b + 12, (C.ld(w, b >> 2) & C.SIZE_MASK) - 16, POISON)
 
-    def _debug_free(self, p):
+    def _debug_release(self, w, p):
         """free() that poisons the whole resulting free block (slow; debug only)."""
-        w = self._w
         if C.owner(w, p) != 0:
-            return C.release(w, p)
+            return release(w, p)
         b = C.heap_block(w, p)
         if b < 0:
             return b
@@ -396,6 +381,17 @@ class Arena:
             size = C.ld(w, start >> 2) & C.SIZE_MASK
             C.fill(self._buf, start + 12, size - 16, POISON)
         return r
+
+    def _moved(self, p, n, old):
+        """realloc's fallback: a new block, the contents copied, the old block freed."""
+        with GUARD:
+            q = alloc(self._w, n)
+            if q:
+                C.move(self._buf, q, p, old if old < n else n)
+                self._release(self._w, p)
+        if q and self._debug:
+            self._guard(q, n)
+        return q
 
     # -- tracing -----------------------------------------------------------
 
@@ -472,7 +468,7 @@ class Arena:
             "fail": C.ld(w, C.H_FAIL),
             "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
             "live_blocks": C.ld(w, C.H_LIVE),
-            "overhead": 4 + (C.GUARD if self._debug else 0),
+            "overhead": 4 + (C.GUARD_SIZE if self._debug else 0),
             "meta": C.ld(w, C.H_META),
             "policy": POLICIES[C.ld(w, C.H_POLICY)],
             "partitions": [p.query() for p in self.partitions],

@@ -126,7 +126,7 @@ def _check_heap(arena, w, start, end):
 
 def _check_guard(arena, b, v):
     n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
-    bad = C.first_not(arena._buf, b + 4 + n, C.GUARD, 0xFD)
+    bad = C.first_not(arena._buf, b + 4 + n, C.GUARD_SIZE, 0xFD)
     if bad >= 0:
         _corrupt("buffer overrun: guard after block %d (%d bytes) changed" % (b + 4, n), bad)
 
