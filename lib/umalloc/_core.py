@@ -255,6 +255,52 @@ def _remove(w, b: int, size: int):
 
 
 @micropython.viper
+def _replace(w, b: int, size: int, nb: int, nsize: int):
+    """Free block b becomes [nb, nb+nsize) with no other free block in between.
+
+    When the size class stays the same (the usual split or merge), the new
+    block simply takes b's place in its list.
+    """
+    h = ptr32(w)
+    fl = 4
+    t = size >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+    fl = 4
+    t = nsize >> 5
+    while t:
+        fl += 1
+        t = t >> 1
+    if c != ((fl - 4) << 2) | ((nsize >> (fl - 2)) & 3):
+        _remove(w, b, size)
+        _insert(w, nb, nsize)
+        return
+    nxt = h[(b >> 2) + 1]
+    prv = h[(b >> 2) + 2]
+    x = nsize ^ (nsize >> 16)
+    x = x ^ (x >> 8)
+    x = x ^ (x >> 4)
+    x = x ^ (x >> 2)
+    x = x ^ (x >> 1)
+    h[nb >> 2] = nsize | ((x & 1) << 29)
+    h[((nb + nsize) >> 2) - 1] = nsize
+    h[(nb >> 2) + 1] = nxt
+    h[(nb >> 2) + 2] = prv
+    heads = (h[H_CLASSES] >> 2) + c
+    if prv:
+        h[(prv >> 2) + 1] = nb
+    else:
+        h[heads] = nb
+    if nxt:
+        h[(nxt >> 2) + 2] = nb
+    else:
+        h[heads + h[H_NCLASSES]] = nb
+    h[H_FREE_SIZE] += nsize - size
+
+
+@micropython.viper
 def _find(w, need: int, small: int) -> int:
     """The free block the arena's policy picks for `need` bytes; 0 when none fits."""
     h = ptr32(w)
@@ -319,36 +365,58 @@ def heap_alloc(w, n: int) -> int:
     if need < MIN_BLOCK:
         need = MIN_BLOCK
     small = 0
-    if h[H_POLICY] == POLICY_TWOENDED and need <= h[H_SMALL]:
-        small = 1
-    b = int(_find(w, need, small))
+    b = 0
+    policy = h[H_POLICY]
+    if policy == POLICY_FIRST:           # _find's first-fit branch, inlined
+        nc = h[H_NCLASSES]
+        heads = h[H_CLASSES] >> 2
+        fl = 4
+        t = need >> 5
+        while t:
+            fl += 1
+            t = t >> 1
+        k = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
+        if k < nc:
+            b = h[heads + k]
+            while b:
+                if (h[b >> 2] & SIZE_MASK) >= need:
+                    break
+                b = h[(b >> 2) + 1]
+            k += 1
+            while k < nc:
+                f = h[heads + k]
+                if f != 0 and (b == 0 or f < b):
+                    b = f
+                k += 1
+    else:
+        if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
+            small = 1
+        b = int(_find(w, need, small))
     if b == 0:
         h[H_FAIL] += 1
         if h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT] >= n:
             h[H_FAIL_FRAG] += 1
         return 0
     size = h[b >> 2] & SIZE_MASK
-    _remove(w, b, size)
     rest = size - need
     flags = USED
     if rest >= MIN_BLOCK:
-        r = b + need                     # the free remainder goes above...
-        if small:                        # ...or below, for a two-ended small request
-            r = b
+        if small:                        # two-ended small: carve the top, the rest stays below
+            _replace(w, b, size, b, rest)
             b = b + rest
             flags = USED | PREV_FREE
             nb = b + need
             if nb < h[H_HEAP_END]:       # its lower neighbour is now used
                 h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
-        _insert(w, r, rest)
-        start = r
-        if small:
-            start = b
-        i = (start - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+            i = (b - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+        else:                            # carve the bottom, the rest stays above
+            _replace(w, b, size, b + need, rest)
+            i = (b + need - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
         k = (h[H_HBITMAP] >> 2) + (i >> 5)
-        h[k] = h[k] | (1 << (i & 31))    # the new block start (used or remainder)
+        h[k] = h[k] | (1 << (i & 31))    # the new block start
         size = need
     else:
+        _remove(w, b, size)
         nb = b + size
         if nb < h[H_HEAP_END]:
             h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
@@ -414,25 +482,27 @@ def heap_free(w, p: int) -> int:
     if (v & USED) == 0:
         return E_DOUBLE
     nb = b + size
-    if v & PREV_FREE:                    # merge into the free block below
-        pb = b - h[(b >> 2) - 1]
-        psize = h[pb >> 2] & SIZE_MASK
-        _remove(w, pb, psize)
-        i = (b - start) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-        b = pb
-        size += psize
+    nsize = 0                            # size of a free block above, if any
     if nb < end:
         nv = h[nb >> 2]
         if nv & USED:
             h[nb >> 2] = nv ^ (PREV_FREE | PARITY)
-        else:                            # merge the free block above
+        else:
             nsize = nv & SIZE_MASK
-            _remove(w, nb, nsize)
             i = (nb - start) >> gshift
             h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-            size += nsize
-    _insert(w, b, size)
+    if v & PREV_FREE:                    # merge into the free block below
+        pb = b - h[(b >> 2) - 1]
+        psize = h[pb >> 2] & SIZE_MASK
+        i = (b - start) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+        if nsize:
+            _remove(w, nb, nsize)
+        _replace(w, pb, psize, pb, psize + size + nsize)
+    elif nsize:                          # b takes the place of the free block above
+        _replace(w, nb, nsize, b, size + nsize)
+    else:
+        _insert(w, b, size)
     h[H_LIVE] -= 1
     return 0
 
