@@ -10,6 +10,12 @@ malloc/free/calloc and Partition.get/put allocate nothing on the GC heap, so
 they work under micropython.heap_lock() and inside a hard IRQ handler.
 """
 
+try:
+    from . import _core
+except SyntaxError:     # firmware without the native emitter: same code, as plain Python
+    from . import _portable
+    _core = _portable.install()
+
 from .errors import (MemError, error_name, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
                      ERR_MEM_INVALID_SIZE, ERR_MEM_NO_FREE_BLKS, ERR_MEM_FULL,
                      ERR_MEM_INVALID_PBLK, ERR_MEM_DOUBLE_FREE, ERR_MEM_CORRUPT)

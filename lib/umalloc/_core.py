@@ -29,6 +29,8 @@ try:
 except ImportError:
     from ._shim import micropython, const, ptr32, ptr8
 
+PORTABLE = False          # True when _portable runs this source without viper
+
 MAGIC = const(0x1D6A11C0)
 
 # Arena header word indexes.

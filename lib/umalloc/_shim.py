@@ -13,22 +13,24 @@ def const(value):
     return value
 
 
-def _viper(fn):
-    annotations = getattr(fn, "__annotations__", {})
-    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
-    int_args = tuple(i for i, name in enumerate(names) if annotations.get(name) is int)
-    if not int_args:
+def int_checked(fn, positions):
+    """fn, refusing a non-int at the given argument positions (as viper's `int` does)."""
+    if not positions:
         return fn
 
     def checked(*args):
-        for i in int_args:
+        for i in positions:
             if not isinstance(args[i], int):
                 raise TypeError("can't convert %s to int" % type(args[i]).__name__)
         return fn(*args)
 
-    checked.__name__ = fn.__name__
-    checked.__doc__ = fn.__doc__
     return checked
+
+
+def _viper(fn):
+    annotations = fn.__annotations__
+    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    return int_checked(fn, tuple(i for i, name in enumerate(names) if annotations.get(name) is int))
 
 
 class _MicroPython:

@@ -22,6 +22,8 @@ OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4
 
 
 def _words(buf):
+    if C.PORTABLE:
+        return C.Words(buf)
     try:
         return memoryview(buf).cast("I")   # CPython: word view for the viper shim
     except AttributeError:

@@ -1,0 +1,63 @@
+"""Fallback for firmware built without the native emitter (no @micropython.viper).
+
+The very source of _core.py is compiled again as plain Python, with ptr32 /
+ptr8 standing for the arena itself and the arena's words read through Words.
+It is several times slower and, because bitmap words can reach 2**31, not
+safe under heap_lock() on a 32-bit port: deploy the .mpy files built by
+mpy-cross (`umalloc deploy`), or freeze the package, to get the viper core.
+"""
+
+import sys
+
+from ._shim import int_checked
+
+
+class Words:
+    """32-bit little-endian words over a bytearray, for the portable core."""
+
+    def __init__(self, buf):
+        self.buf = buf
+
+    def __getitem__(self, i):
+        b = self.buf
+        j = i << 2
+        return b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24)
+
+    def __setitem__(self, i, v):
+        b = self.buf
+        j = i << 2
+        b[j] = v & 0xFF
+        b[j + 1] = (v >> 8) & 0xFF
+        b[j + 2] = (v >> 16) & 0xFF
+        b[j + 3] = (v >> 24) & 0xFF
+
+
+def _same(x):
+    return x
+
+
+class _Module:
+    pass
+
+
+def install():
+    """Build umalloc._core from its source without the viper decorators."""
+    path = __file__.rsplit("/", 1)[0] + "/_core.py"
+    with open(path) as f:
+        lines = list(f)
+    for k in range(len(lines)):
+        if lines[k].startswith("@micropython."):
+            # viper converts the arguments annotated `int`: check those same ones
+            params = lines[k + 1].split("(", 1)[1].split(")", 1)[0].split(",")
+            ints = [i for i in range(len(params)) if params[i].strip().endswith(": int")]
+            lines[k] = "@_ints(%r)\n" % (tuple(ints),)
+    namespace = {"__name__": "umalloc._core", "ptr32": _same, "ptr8": _same,
+                 "_ints": lambda positions: lambda fn: int_checked(fn, positions)}
+    exec("".join(lines), namespace)
+    module = _Module()
+    for name, value in namespace.items():
+        setattr(module, name, value)
+    module.PORTABLE = True
+    module.Words = Words
+    sys.modules["umalloc._core"] = module
+    return module
