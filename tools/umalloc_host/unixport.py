@@ -27,11 +27,11 @@ def find_micropython():
 
 
 def run(script_or_args, heap=DEFAULT_HEAP, path=(), timeout=600, input_text=None, check=False):
-    """Run MicroPython with lib/ (and `path`) importable; returns CompletedProcess (text)."""
+    """Run MicroPython with `path` then lib/ importable; returns CompletedProcess (text)."""
     args = [script_or_args] if isinstance(script_or_args, (str, os.PathLike)) else list(script_or_args)
     cmd = [find_micropython(), "-X", f"heapsize={heap}", *map(str, args)]
     env = dict(os.environ)
-    env["MICROPYPATH"] = os.pathsep.join([str(LIB_DIR), *map(str, path), ".frozen"])
+    env["MICROPYPATH"] = os.pathsep.join([*map(str, path), str(LIB_DIR), ".frozen"])
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                           input=input_text, check=check)
 
