@@ -18,7 +18,7 @@ DEFAULT_PARTITIONS = ((16, 64), (64, 32))
 POISON = 0x55                  # debug mode: fills free heap memory
 GUARD_BYTE = 0xFD              # debug mode: the bytes right after each payload
 TRACE_WORDS = 3                # per event: op << 24 | ptr, size, new ptr
-OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4
+OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4   # trace event kinds (tracefmt reads them)
 
 
 def _words(buf):
@@ -232,7 +232,7 @@ class Arena:
         if p and self._debug:
             self._guard(p, n)
         if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p, n if p else 0, 0)
+            self._record(OP_ALLOC if p else OP_FAIL, p, n, 0)
         return p if p else None
 
     def _count_fail(self):

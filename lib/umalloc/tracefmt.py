@@ -7,7 +7,7 @@ CPython, so the same trace gives the same figures everywhere.
 
 import sys
 
-OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4
+from .arena import OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL
 
 
 def write_trace(events, stream=None):
