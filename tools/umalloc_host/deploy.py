@@ -103,11 +103,11 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     profile = profiles.load(board)
-    files = local_files(profile, mode, progress)
     own_link = link is None
-    if own_link:
+    if own_link:   # before building: a wrong port should fail in a second, not after mpy-cross
         link = devlink.open_link(port, baud or profile["baud"], use_ampy)
     try:
+        files = local_files(profile, mode, progress)
         info = check_device(link, profile, mode, [f for f, _ in files] if mode == "mpy" else ())
         say("device: %s (sys.platform %s), via %s on %s"
             % (info["version"].split("; ")[-1], info["platform"], link.name, port))
