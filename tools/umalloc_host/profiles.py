@@ -128,3 +128,11 @@ def config_module(profile):
             % (profile["name"], profile["name"], arena["arena_size"], parts,
                "," if len(arena["partitions"]) == 1 else "", arena["policy"],
                int(profile.get("report_ms", 1000))))
+
+
+if __name__ == "__main__":   # python -m umalloc_host.profiles BOARD  -> umalloc_board.py source
+    import sys
+    try:
+        sys.stdout.write(config_module(load(sys.argv[1] if len(sys.argv) > 1 else "")))
+    except UserError as exc:
+        sys.exit("profiles: %s" % exc)

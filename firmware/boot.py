@@ -1,0 +1,23 @@
+# umalloc boot: reserve the arena first, while the GC heap is still one piece.
+# `umalloc deploy --app` installs this file as :boot.py; the arena size and
+# layout come from :lib/umalloc_board.py, written from boards/<board>.json.
+import gc
+
+gc.collect()
+try:
+    import umalloc_board as _cfg
+except ImportError:
+    _cfg = None
+try:
+    import umalloc
+    if _cfg is None:
+        print("umalloc boot: no umalloc_board.py; using a 16 KB arena (run `umalloc deploy`)")
+        umalloc.init(16 * 1024)
+    else:
+        umalloc.init(_cfg.ARENA_SIZE, partitions=_cfg.PARTITIONS, policy=_cfg.POLICY)
+except ImportError:
+    print("umalloc boot: umalloc is not installed; run `umalloc deploy --port PORT --board BOARD`")
+except MemoryError:
+    print("umalloc boot: no room for the arena; lower arena_size in boards/<board>.json, "
+          "deploy again, reset")
+del gc, _cfg
