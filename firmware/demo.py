@@ -1,0 +1,194 @@
+# umalloc demo workload: fragment the arena step by step and report its figures.
+# `umalloc demo` sends this file to the board (setting the DEMO_* names first);
+# by hand on a board with umalloc deployed: mpremote run firmware/demo.py
+import gc
+import time
+import umalloc
+
+try:
+    DEMO_SECONDS
+except NameError:
+    DEMO_SECONDS = 20
+try:
+    DEMO_TRACE             # path of a trace file on the board, or None: generated churn
+except NameError:
+    DEMO_TRACE = None
+try:
+    DEMO_TRACE_EVENTS
+except NameError:
+    DEMO_TRACE_EVENTS = 0
+
+try:
+    from umalloc.report import report as _report
+except ImportError:        # older umalloc: plain figures, which the host also understands
+    _report = None
+
+TICK_MS = 250              # one report per tick
+_ticks = max(8, DEMO_SECONDS * 1000 // TICK_MS)
+
+
+def _arena():
+    a = umalloc.default_arena()
+    if a is not None:
+        return a
+    gc.collect()
+    try:
+        import umalloc_board as cfg
+        return umalloc.init(cfg.ARENA_SIZE, partitions=cfg.PARTITIONS, policy=cfg.POLICY)
+    except ImportError:
+        return umalloc.init(32 * 1024)
+
+
+A = _arena()
+_phase = ["start"]
+_t0 = time.ticks_ms()
+_next = [time.ticks_add(_t0, TICK_MS)]
+
+
+def emit():
+    """Send one report, then wait for the next tick so the demo lasts DEMO_SECONDS."""
+    if _report is not None:
+        _report(arena=A)
+    else:
+        s = A.stats()
+        print("@umdemo", repr({
+            "t": time.ticks_diff(time.ticks_ms(), _t0) / 1000, "phase": _phase[0],
+            "free": s["free"], "largest_free": s["largest_free"], "frag": s["frag"],
+            "fail": s["fail"], "fail_fragmented": s["fail_fragmented"],
+            "live": s["live_blocks"], "min_ever_free": s["min_ever_free"],
+            "parts": [(q["block_size"], q["nfree"], q["nblks"]) for q in s["partitions"]],
+            "map": A.map(40)}))
+    wait = time.ticks_diff(_next[0], time.ticks_ms())
+    if wait > 0:
+        time.sleep_ms(wait)
+    _next[0] = time.ticks_add(_next[0], TICK_MS)
+
+
+def phase(n, name, what):
+    _phase[0] = name
+    print("# phase %d/4 %s: %s" % (n, name, what))
+
+
+_seed = [12345]
+
+
+def rnd(n):
+    _seed[0] = (_seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+    return (_seed[0] >> 8) % n
+
+
+def size_for(heap):
+    r = rnd(100)
+    if r < 55:
+        return 8 + rnd(56)                       # fits a partition
+    if r < 90:
+        return 100 + rnd(500)
+    return 800 + rnd(max(1, min(3000, heap // 12) - 800))
+
+
+def _spread(work, ticks):
+    """Work units per tick so `work` units take `ticks` reports."""
+    return max(1, (work + ticks - 1) // max(1, ticks))
+
+
+def generated():
+    heap = A.stats()["heap_size"]
+    live = []                                    # short-lived: freed during churn
+    pinned = []                                  # long-lived: they pin the holes
+    t_fill, t_churn, t_ask = _ticks * 2 // 10, _ticks * 5 // 10, _ticks * 15 // 100
+    t_release = max(2, _ticks - t_fill - t_churn - t_ask)
+
+    phase(1, "fill", "allocate mixed sizes until 70% of the heap is used")
+    per = _spread(heap * 7 // 10 // 300, t_fill)
+    for _ in range(t_fill):
+        for _ in range(per):
+            if A.stats()["free"] < heap * 3 // 10:
+                break
+            p = A.malloc(size_for(heap))
+            if p is not None:
+                live.append(p)
+        emit()
+
+    phase(2, "churn", "free random blocks, allocate new ones; some live for good")
+    pinned_bytes = 0
+    per = _spread(6 * len(live) + 200, t_churn)
+    for _ in range(t_churn):
+        for _ in range(per):
+            if live:
+                A.free(live.pop(rnd(len(live))))
+            if rnd(4) == 0 and pinned_bytes < heap // 5:
+                n = 300 + rnd(300)               # heap-sized, so it sits between the holes
+                p = A.malloc(n)
+                if p is not None:
+                    pinned.append(p)
+                    pinned_bytes += n
+            else:
+                p = A.malloc(size_for(heap))
+                if p is not None:
+                    live.append(p)
+        emit()
+
+    phase(3, "big asks", "free the short-lived blocks, then ask for big ones: free is plenty, "
+          "but in pieces")
+    while live:
+        A.free(live.pop())
+    for i in range(t_ask):
+        s = A.stats()
+        want = s["free"] * (i + 2) // (t_ask + 3)
+        if want > s["largest_free"]:
+            p = A.malloc(want)
+            print("# malloc(%d) -> %s  (free %d, largest piece %d)"
+                  % (want, p, s["free"], s["largest_free"]))
+            if p is not None:
+                A.free(p)
+        emit()
+
+    phase(4, "release", "free the long-lived blocks: the holes merge back")
+    per = _spread(len(pinned), t_release)
+    for _ in range(t_release):
+        for _ in range(per):
+            if pinned:
+                A.free(pinned.pop(rnd(len(pinned))))
+        emit()
+
+
+def replay(path, total):
+    from umalloc.tracefmt import parse_line
+    phase(1, "replay", "%s, %d events" % (path, total))
+    per_tick = max(1, total // _ticks)
+    ids = {}
+    done = 0
+    with open(path) as f:
+        for line in f:
+            ev = parse_line(line)
+            if ev is None:
+                continue
+            op, ident, n = ev
+            if op == "a":
+                p = A.malloc(n)
+                if p is not None:
+                    ids[ident] = p
+            elif op == "f":
+                p = ids.pop(ident, None)
+                if p is not None:
+                    A.free(p)
+            else:
+                q = A.realloc(ids.get(ident), n)
+                if q is not None:
+                    ids[ident] = q
+            done += 1
+            if done % per_tick == 0:
+                emit()
+    phase(2, "release", "free what the trace left allocated")
+    for p in ids.values():
+        A.free(p)
+    emit()
+
+
+emit()
+if DEMO_TRACE:
+    replay(DEMO_TRACE, DEMO_TRACE_EVENTS)
+else:
+    generated()
+A.check()
+print("# done: check() passed")
