@@ -31,12 +31,25 @@ def _arena():
     a = umalloc.default_arena()
     if a is not None:
         return a
-    gc.collect()
     try:
         import umalloc_board as cfg
-        return umalloc.init(cfg.ARENA_SIZE, partitions=cfg.PARTITIONS, policy=cfg.POLICY)
+        size, parts, policy = cfg.ARENA_SIZE, cfg.PARTITIONS, cfg.POLICY
     except ImportError:
-        return umalloc.init(32 * 1024)
+        size, parts, policy = 32 * 1024, ((16, 64), (64, 32)), "first"
+    # The GC heap may already be in pieces (that is why boot.py reserves the arena
+    # first thing); take the biggest size that fits now and say so.
+    want = size
+    while size >= want // 4:
+        gc.collect()
+        try:
+            a = umalloc.init(size, partitions=parts, policy=policy)
+            if size < want:
+                print("# arena: %d bytes did not fit in the GC heap now, using %d "
+                      "(boot.py reserves the full size at reset)" % (want, size))
+            return a
+        except MemoryError:
+            size = size * 3 // 4 // 4 * 4
+    raise MemoryError("no room for a %d-byte arena; reset the board and try again" % want)
 
 
 A = _arena()
@@ -45,12 +58,20 @@ _t0 = time.ticks_ms()
 _next = [time.ticks_add(_t0, TICK_MS)]
 
 
+_worst = {"frag": 0.0, "t": 0.0, "free": 0, "largest_free": 0, "phase": "start"}
+_reports = [0]
+
+
 def emit():
     """Send one report, then wait for the next tick so the demo lasts DEMO_SECONDS."""
+    s = A.stats()
+    _reports[0] += 1
+    if s["frag"] > _worst["frag"]:
+        _worst.update(frag=s["frag"], t=time.ticks_diff(time.ticks_ms(), _t0) / 1000,
+                      free=s["free"], largest_free=s["largest_free"], phase=_phase[0])
     if _report is not None:
         _report(arena=A)
     else:
-        s = A.stats()
         print("@umdemo", repr({
             "t": time.ticks_diff(time.ticks_ms(), _t0) / 1000, "phase": _phase[0],
             "free": s["free"], "largest_free": s["largest_free"], "frag": s["frag"],
@@ -191,4 +212,11 @@ if DEMO_TRACE:
 else:
     generated()
 A.check()
-print("# done: check() passed")
+_s = A.stats()
+# One line for the host's summary (the host does not show it as output).
+print("@umdemo-summary", repr({
+    "seconds": time.ticks_diff(time.ticks_ms(), _t0) / 1000, "reports": _reports[0],
+    "worst": _worst, "heap_size": _s["heap_size"], "free": _s["free"],
+    "min_ever_free": _s["min_ever_free"], "fail": _s["fail"],
+    "fail_fragmented": _s["fail_fragmented"], "partitions": _s["partitions"],
+    "policy": _s["policy"], "arena_size": _s["arena_size"], "check": "passed"}))

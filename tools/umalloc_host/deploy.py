@@ -93,6 +93,22 @@ def check_device(link, profile, mode, mpy_files=()):
     return {"platform": platform, "version": version, "mpy_tag": tag}
 
 
+def detect_board(link):
+    """The profile name that matches the connected device (by sys.platform and native arch)."""
+    platform, _impl, tag, _version = devlink.ast.literal_eval(link.exec(_PROBE).strip())
+    arch = profiles.arch_from_mpy_tag(tag)
+    for name in profiles.names():
+        prof = profiles.load(name)
+        port = {"unix": "linux"}.get(prof["micropython_port"], prof["micropython_port"])
+        if port == platform:
+            return name
+    for name in profiles.names():
+        if arch and profiles.load(name)["mpy_arch"] == arch:
+            return name
+    raise UserError("cannot tell which board this is (sys.platform %r, native arch %s): pass "
+                    "--board (see `umalloc boards`)" % (platform, arch or "none"))
+
+
 def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=None,
            with_app=False, link=None):
     """Build (for mode 'mpy'), copy, swap in and verify; returns a summary dict.
@@ -102,13 +118,17 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
     """
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    profile = profiles.load(board)
+    profile = profiles.load(board) if board else None
     own_link = link is None
     if own_link:   # before building: a wrong port should fail in a second, not after mpy-cross
-        link = devlink.open_link(port, baud or profile["baud"], use_ampy)
+        link = devlink.open_link(port, baud or (profile or {}).get("baud", 115200), use_ampy)
     try:
+        if profile is None:
+            profile = profiles.load(detect_board(link))
+            say("board: %s (detected; pass --board to choose)" % profile["name"])
         files = local_files(profile, mode, progress)
         info = check_device(link, profile, mode, [f for f, _ in files] if mode == "mpy" else ())
+        info["board"] = profile["name"]
         say("device: %s (sys.platform %s), via %s on %s"
             % (info["version"].split("; ")[-1], info["platform"], link.name, port))
         total = _copy(link, files, profile, say)

@@ -89,6 +89,13 @@ class MpremoteLink:
             raise DeviceError(err.decode("utf-8", "replace"))
         return out.decode("utf-8", "replace")
 
+    def interrupt(self):
+        """Ctrl-C to the device: stops a running workload (best effort)."""
+        try:
+            self._t.serial.write(b"\x03")
+        except Exception:
+            pass
+
     def close(self):
         t, self._t = getattr(self, "_t", None), None
         if t is None:
@@ -140,6 +147,12 @@ class AmpyLink:
         if err:
             raise DeviceError(err.decode("utf-8", "replace"))
         return out.decode("utf-8", "replace")
+
+    def interrupt(self):
+        try:
+            self._pb.serial.write(b"\x03")
+        except Exception:
+            pass
 
     def close(self):
         pb, self._pb = getattr(self, "_pb", None), None

@@ -15,8 +15,9 @@ def register(subparsers):
                "           umalloc deploy --port /dev/ttyUSB0 --board esp32 --app\n"
                "find the port with `umalloc devices`; for the virtual board run `umalloc vboard`.")
     p.add_argument("--port", "-p", help="serial port of the board (required)")
-    p.add_argument("--board", "-b", default="unix",
-                   help="board profile from boards/ (default: unix; see `umalloc boards`)")
+    p.add_argument("--board", "-b",
+                   help="board profile from boards/ (default: detected from the device; "
+                        "see `umalloc boards`)")
     p.add_argument("--source", action="store_true", help="copy .py source instead of .mpy")
     p.add_argument("--ampy", action="store_true",
                    help="copy with adafruit-ampy instead of mpremote (ampy soft-resets the board)")

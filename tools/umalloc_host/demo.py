@@ -1,0 +1,247 @@
+"""`umalloc demo`: deploy umalloc to a board (the virtual one by default), fragment it, watch.
+
+The workload is firmware/demo.py, sent to the device through the raw REPL with
+a few DEMO_* settings in front.  Its output is a stream of text lines: report
+frames (or `@umdemo {...}` lines from an older umalloc without umalloc.report),
+`# ...` narration, and one `@umdemo-summary {...}` line at the end.  The lines
+go to Engineer C's live view (umalloc_host.monitor.watch) when it is
+installed, else to a plain table printed here; both work without a TTY.
+"""
+
+import ast
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import FIRMWARE_DIR, LIB_DIR
+from . import deploy as deployer
+from . import devlink, profiles
+from .errors import UserError
+
+WORKLOAD = FIRMWARE_DIR / "demo.py"
+TRACE_ON_DEVICE = "umalloc_demo.trace"
+SUMMARY_TAG = "@umdemo-summary"
+ROW_TAG = "@umdemo"
+_DONE = object()
+
+
+def _say(msg=""):
+    print(msg, flush=True)
+
+
+def count_events(path):
+    from umalloc.tracefmt import parse_line
+    n = 0
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            try:
+                if parse_line(line) is not None:
+                    n += 1
+            except ValueError as exc:
+                raise UserError("%s line %d: %s; a trace has `a ID SIZE`, `f ID`, `r ID SIZE` "
+                                "or `# comment` lines" % (path, lineno, exc)) from None
+    if not n:
+        raise UserError("%s holds no trace events; try /work/shared/traces/churn.trace" % path)
+    return n
+
+
+def workload_source(seconds, trace_path=None, events=0):
+    head = "DEMO_SECONDS = %d\nDEMO_TRACE = %r\nDEMO_TRACE_EVENTS = %d\n" % (
+        seconds, trace_path, events)
+    return head + WORKLOAD.read_text()
+
+
+def stream_lines(link, code, timeout):
+    """Run code on the device in a thread; yield its output line by line as it arrives."""
+    lines = queue.Queue()
+    failure = []
+    partial = [""]
+
+    def on_output(text):
+        partial[0] += text.replace("\r", "")
+        *whole, partial[0] = partial[0].split("\n")
+        for line in whole:
+            lines.put(line)
+
+    def worker():
+        try:
+            link.exec(code, on_output=on_output, timeout=timeout)
+        except BaseException as exc:   # handed to the consumer, raised there
+            failure.append(exc)
+        finally:
+            if partial[0]:
+                lines.put(partial[0])
+            lines.put(_DONE)
+
+    thread = threading.Thread(target=worker, name="umalloc-demo-device", daemon=True)
+    thread.start()
+    while True:
+        line = lines.get()
+        if line is _DONE:
+            break
+        yield line
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+class PlainView:
+    """A compact table, one row per report: what the demo shows without the live monitor."""
+
+    HEADER = "  time  phase       free  largest  frag  fails (fragmented)  free blocks/part  map"
+
+    def __init__(self, out=_say):
+        self.out = out
+        self.rows = 0
+
+    def line(self, line):
+        if line.startswith(ROW_TAG + " "):
+            try:
+                d = ast.literal_eval(line[len(ROW_TAG) + 1:])
+            except (ValueError, SyntaxError):
+                self.out("  (a damaged report line was skipped)")
+                return
+            if self.rows % 20 == 0:
+                self.out(self.HEADER)
+            self.rows += 1
+            parts = "/".join("%d" % nfree for _size, nfree, _n in d["parts"])
+            self.out("%6.1f  %-9s %6d  %7d  %4.2f  %5d (%d)%s  %-15s  |%s|" % (
+                d["t"], d["phase"][:9], d["free"], d["largest_free"], d["frag"], d["fail"],
+                d["fail_fragmented"], " " * max(0, 9 - len(str(d["fail_fragmented"]))),
+                parts, d["map"]))
+        elif line.startswith("# phase"):
+            self.out("")
+            self.out(line[2:])
+            self.rows = 0
+        elif line.startswith("# "):
+            self.out("    " + line[2:])
+        elif line.strip():
+            self.out(line)
+
+
+def _monitor_watch():
+    """Engineer C's live view, when installed and the device can send frames."""
+    try:
+        from .monitor import watch
+    except ImportError:
+        return None
+    if not (LIB_DIR / "umalloc" / "report.py").exists():
+        return None
+    return watch
+
+
+def show(lines, title, plain=False):
+    """Feed lines to the live view (or the plain table); returns the device's summary dict."""
+    summary = {}
+
+    def filtered():
+        for line in lines:
+            if line.startswith(SUMMARY_TAG + " "):
+                try:
+                    summary.update(ast.literal_eval(line[len(SUMMARY_TAG) + 1:]))
+                except (ValueError, SyntaxError):
+                    pass
+                continue
+            yield line
+
+    watch = None if plain else _monitor_watch()
+    if watch is not None:
+        summary["monitor"] = watch(filtered(), title=title)
+    else:
+        view = PlainView()
+        for line in filtered():
+            view.line(line)
+    return summary
+
+
+def print_summary(s, board_title, out=_say):
+    if "worst" not in s:
+        out("the workload ended without its summary line (see the output above)")
+        return
+    w = s["worst"]
+    out("")
+    out("summary - %s, %.1f s, %d reports" % (board_title, s["seconds"], s["reports"]))
+    out("  arena %d bytes, heap %d bytes, policy %s; lowest free ever %d bytes"
+        % (s["arena_size"], s["heap_size"], s["policy"], s["min_ever_free"]))
+    if w["frag"] > 0:
+        out("  worst fragmentation %.2f at %.1f s (%s): %d bytes free, largest piece %d"
+            % (w["frag"], w["t"], w["phase"], w["free"], w["largest_free"]))
+    out("  %d requests failed, %d of them although enough bytes were free (fragmentation)"
+        % (s["fail"], s["fail_fragmented"]))
+    for q in s["partitions"]:
+        out("  partition %4d B x %-3d lowest free %3d, failed gets %d"
+            % (q["block_size"], q["nblks"], q["min_free"], q["fail"]))
+    out("  at the end: %d bytes free, arena check() %s" % (s["free"], s["check"]))
+
+
+def run_demo(port=None, board=None, trace=None, seconds=20, plain=False, verbose=False,
+             heap=None):
+    if seconds < 2:
+        raise UserError("--seconds must be at least 2")
+    events = count_events(trace) if trace else 0
+    if port:
+        return _run_on(port, board, trace, events, seconds, plain, verbose, virtual=False)
+    try:
+        from .vboard import VirtualBoard
+    except ImportError:
+        raise UserError("the virtual board (umalloc_host.vboard) is not available in this "
+                        "checkout; pass --port of a real board (`umalloc devices`)") from None
+    prof = profiles.load(board or "unix")
+    _say("umalloc demo: starting the virtual board (MicroPython unix port, %s heap)"
+         % (heap or prof.get("heap", "192k")))
+    with VirtualBoard(heap=heap or prof.get("heap", "192k")) as vb:
+        return _run_on(vb.port, board or "unix", trace, events, seconds, plain, verbose,
+                       virtual=True)
+
+
+def _run_on(port, board, trace, events, seconds, plain, verbose, virtual):
+    link = devlink.open_link(port)
+    try:
+        if board is None:
+            board = deployer.detect_board(link)
+        prof = profiles.load(board)
+        where = "the virtual board" if virtual else "%s on %s" % (prof["title"], port)
+        _say("umalloc demo on %s: deploy, then fragment its arena for ~%d s" % (where, seconds))
+        _say("[1/2] deploying umalloc (.mpy for %s) to :%s ..."
+             % (profiles.mpy_arch(prof), deployer.REMOTE_DIR))
+        info = deployer.deploy(port, board=board, mode="mpy", link=link,
+                               progress=_say if verbose else None)
+        _say("      %d files, %d bytes in %.1f s; `import umalloc` works on the device"
+             % (info["files"], info["bytes"], info["seconds"]))
+        trace_remote = None
+        if trace:
+            data = Path(trace).read_bytes()
+            _say("      copying %s (%d events, %d bytes) to :%s"
+                 % (trace, events, len(data), TRACE_ON_DEVICE))
+            devlink.write_file(link, TRACE_ON_DEVICE, data)
+            trace_remote = TRACE_ON_DEVICE
+        arena = prof["arena"]
+        what = ("replaying %s" % Path(trace).name) if trace else "a generated churn"
+        _say("[2/2] %s in a %d-byte arena (partitions %s, policy %s)"
+             % (what, arena["arena_size"],
+                " ".join("%dx%d" % tuple(p) for p in arena["partitions"]), arena["policy"]))
+        code = workload_source(seconds, trace_remote, events)
+        try:
+            summary = show(stream_lines(link, code, timeout=max(15, seconds)),
+                           title="umalloc demo - %s" % prof["title"], plain=plain)
+        except KeyboardInterrupt:
+            link.interrupt()
+            raise
+    finally:
+        link.close()
+    print_summary(summary, prof["title"])
+    if virtual:
+        _say("next: the same on a real board - `umalloc devices`, then "
+             "`umalloc demo --port PORT` (README: Boards)")
+    return 0 if "worst" in summary else 1
+
+
+def main(argv=None):  # handy for `python -m umalloc_host.demo`
+    from .cli import main as cli_main
+    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
