@@ -1,0 +1,68 @@
+"""mpy-cross builds of lib/umalloc for the boards' arches, and the x64 build on the unix port."""
+
+import pytest
+
+from umalloc_host import mpybuild, profiles, unixport
+from umalloc_host.errors import UserError
+
+SOURCES = mpybuild.sources()
+BOARD_ARCHS = ("armv6m", "xtensawin")
+
+
+def _header(path):
+    head = path.read_bytes()[:4]
+    return head[0], head[1], head[2] >> 2          # magic, version, arch index
+
+
+@pytest.mark.parametrize("arch", BOARD_ARCHS)
+def test_build_compiles_every_module(arch, tmp_path):
+    out = mpybuild.build(arch, out_dir=tmp_path, progress=None)
+    assert [p.stem for p in out] == [s.stem for s in SOURCES]
+    archs = set()
+    for path in out:
+        magic, version, arch_index = _header(path)
+        assert (magic, version) == (ord("M"), 6), path
+        archs.add(arch_index)
+    # the viper hot paths are machine code for exactly this CPU
+    assert profiles.MPY_ARCHS.index(arch) in archs
+
+
+@pytest.mark.parametrize("arch", BOARD_ARCHS)
+@pytest.mark.parametrize("src", SOURCES, ids=[s.name for s in SOURCES])
+def test_each_module_compiles_on_its_own(src, arch, tmp_path):
+    out = mpybuild.compile_one(src, tmp_path / (src.stem + ".mpy"), arch)
+    assert out.stat().st_size > 0
+
+
+def test_rebuild_skips_fresh_files_and_drops_stale_ones(tmp_path):
+    mpybuild.build("armv6m", out_dir=tmp_path, progress=None)
+    (tmp_path / "gone.mpy").write_bytes(b"M\x06")
+    lines = []
+    mpybuild.build("armv6m", out_dir=tmp_path, progress=lines.append)
+    assert all("up to date" in line for line in lines)
+    assert not (tmp_path / "gone.mpy").exists()
+
+
+def test_unknown_arch_is_a_user_error():
+    with pytest.raises(UserError, match="armv6m"):
+        mpybuild.build("armv99", progress=None)
+
+
+def test_compile_error_names_the_file(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def broken(:\n")
+    with pytest.raises(UserError, match="bad.py"):
+        mpybuild.compile_one(bad, tmp_path / "out" / "bad.mpy", "armv6m")
+    assert not (tmp_path / "out" / "bad.mpy").exists()
+
+
+def test_host_build_runs_on_the_unix_port(tmp_path):
+    arch = profiles.mpy_arch(profiles.load("unix"))
+    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
+    done = unixport.run_code(
+        "import umalloc\nprint(umalloc.__file__)\na = umalloc.Arena(4096)\n"
+        "p = a.malloc(100)\na.free(p)\na.check()\nprint('ok', a.stats()['free'])",
+        path=[tmp_path])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("umalloc/__init__.mpy")
+    assert "ok " in done.stdout
