@@ -29,6 +29,8 @@ _VERIFY = """import sys
 for _k in list(sys.modules):
     if _k == 'umalloc' or _k.startswith('umalloc.') or _k == 'umalloc_board':
         del sys.modules[_k]
+import gc
+gc.collect()
 import umalloc
 _a = umalloc.Arena(2048, partitions=((16, 4),))
 _p = _a.malloc(100)
@@ -36,6 +38,7 @@ _a.free(_p)
 _a.check()
 print(repr((umalloc.__version__, getattr(umalloc, '__file__', '(frozen)'))))
 del _a, _p
+gc.collect()
 """
 
 

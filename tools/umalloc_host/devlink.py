@@ -63,12 +63,24 @@ class MpremoteLink:
             self._t = SerialTransport(port, baudrate=baud)
         except self._errors as exc:
             raise _cannot_open(port, exc) from None
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):   # mpremote prints raw bytes on failure
-                self._t.enter_raw_repl(soft_reset=False, timeout_overall=raw_timeout)
-        except self._errors:
-            self.close()
-            raise _not_micropython(port) from None
+        # mpremote reads a pty with blocking read(1); a read timeout lets a silent or
+        # babbling device fail after raw_timeout instead of hanging for ever.
+        self._t.serial.timeout = 0.5
+        # Two tries: a board that is just booting (an ESP32 resets when the port opens,
+        # the virtual board restarts on an early Ctrl-C) can swallow the first Ctrl-A.
+        first = min(1.5, raw_timeout / 2)
+        for attempt, limit in enumerate((first, raw_timeout - first)):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):   # mpremote prints raw bytes
+                    self._t.enter_raw_repl(soft_reset=False, timeout_overall=limit)
+                break
+            except self._errors:
+                if attempt:
+                    self.close()
+                    raise _not_micropython(port) from None
+        # Keep a finite read timeout: a board that stops answering mid-command then
+        # fails after exec's timeout (LinkLost) instead of blocking a read for ever.
+        self._t.serial.timeout = 1.0
 
     def exec(self, code, on_output=None, timeout=10):
         """Run code; returns its output (str).  on_output(str) streams it as it arrives."""

@@ -1,0 +1,134 @@
+"""`umalloc deploy` to the virtual board, and every way it can go wrong."""
+
+import os
+import time
+
+import pytest
+import serial
+
+from umalloc_host import deploy as deployer
+from umalloc_host import devlink, mpybuild
+from umalloc_host.cli import main
+
+from _fakeports import GarbagePort, virtual_board
+
+
+@pytest.fixture(scope="module")
+def vboard():
+    with virtual_board() as vb:
+        yield vb
+
+
+def _board_imports_umalloc(port):
+    link = devlink.open_link(port)
+    try:
+        return link.exec(
+            "import sys\nfor k in list(sys.modules):\n if k.startswith('umalloc'):\n"
+            "  del sys.modules[k]\nimport gc\ngc.collect()\nimport umalloc\na = umalloc.Arena(8192)\n"
+            "p = a.malloc(1000)\na.view(p)[:2] = b'ok'\nprint(bytes(a.view(p)[:2]).decode(),"
+            " umalloc.__file__)\na.free(p)\na.check()").split()
+    finally:
+        link.close()
+
+
+def _tree(root, sub):
+    folder = os.path.join(root, sub)
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else None
+
+
+def test_deploy_mpy_then_import_on_the_board(vboard, capsys):
+    assert main(["deploy", "--port", vboard.port]) == 0
+    out = capsys.readouterr().out
+    assert "board: unix (detected" in out and "verified" in out
+    names = _tree(vboard.root, "lib/umalloc")
+    assert names == sorted(s.stem + ".mpy" for s in mpybuild.sources())
+    assert os.path.isfile(os.path.join(vboard.root, "lib", "umalloc_board.py"))
+    assert _tree(vboard.root, "lib/umalloc.new") is None     # staging folder swapped in
+    word, where = _board_imports_umalloc(vboard.port)
+    assert word == "ok" and where.endswith("lib/umalloc/__init__.mpy")
+
+
+def test_deploy_source_replaces_the_mpy_files(vboard, capsys):
+    assert main(["deploy", "--port", vboard.port, "--board", "unix", "--source"]) == 0
+    names = _tree(vboard.root, "lib/umalloc")
+    assert names == sorted(s.name for s in mpybuild.sources())   # no stale .mpy left over
+    word, where = _board_imports_umalloc(vboard.port)
+    assert word == "ok" and where.endswith("lib/umalloc/__init__.py")
+
+
+def test_deploy_with_app_installs_boot_and_main(vboard, capsys):
+    assert main(["deploy", "--port", vboard.port, "--app"]) == 0
+    for name in ("boot.py", "main.py"):
+        assert os.path.isfile(os.path.join(vboard.root, name))
+
+
+def test_wrong_board_for_the_device_writes_nothing(vboard, capsys):
+    before = _tree(vboard.root, "lib/umalloc")
+    assert main(["deploy", "--port", vboard.port, "--board", "pico"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "armv6m" in err and "--board unix" in err
+    assert _tree(vboard.root, "lib/umalloc") == before
+    assert _tree(vboard.root, "lib/umalloc.new") is None
+
+
+def test_port_lost_mid_copy_keeps_the_old_install_and_says_so(vboard):
+    deployer.deploy(vboard.port, board="unix", mode="mpy", progress=None)
+    before = _tree(vboard.root, "lib/umalloc")
+    real_write = devlink.write_file
+    calls = []
+
+    def failing_write(link, path, data, chunk=512):
+        calls.append(path)
+        if len(calls) == 3:
+            raise devlink.LinkLost("lost %s while talking to the board (unplugged)" % link.port)
+        return real_write(link, path, data, chunk)
+
+    devlink.write_file = failing_write
+    try:
+        with pytest.raises(devlink.LinkLost) as err:
+            deployer.deploy(vboard.port, board="unix", mode="py", progress=None)
+    finally:
+        devlink.write_file = real_write
+    msg = str(err.value)
+    assert "previous :lib/umalloc untouched" in msg and ":lib/umalloc.new" in msg
+    assert _tree(vboard.root, "lib/umalloc") == before          # still the complete .mpy set
+    assert len(_tree(vboard.root, "lib/umalloc.new")) == 2      # the partial copy, as reported
+    assert _board_imports_umalloc(vboard.port)[0] == "ok"
+
+
+def test_busy_port_says_close_the_other_program(vboard, capsys):
+    holder = serial.Serial(vboard.port, exclusive=True)
+    try:
+        assert main(["deploy", "--port", vboard.port]) == 2
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "close any other program" in err
+
+
+def test_no_port_says_how_to_find_one(capsys):
+    assert main(["deploy"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "umalloc devices" in err and "umalloc vboard" in err
+
+
+def test_nonexistent_port(capsys):
+    assert main(["deploy", "--port", "/dev/ttyNOPE9", "--board", "pico"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+
+
+def test_unknown_board(capsys):
+    assert main(["deploy", "--port", "/dev/ttyNOPE9", "--board", "arduino"]) == 2
+    assert "known boards: esp32, pico, unix" in capsys.readouterr().err
+
+
+def test_device_that_is_not_micropython(capsys):
+    with GarbagePort() as dev:
+        started = time.monotonic()
+        assert main(["deploy", "--port", dev.port, "--board", "pico"]) == 2
+        took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no MicroPython raw REPL answered" in err
+    assert took < devlink.RAW_REPL_TIMEOUT + 5
+    assert b"\x01" in dev.received          # it was asked for the raw REPL (Ctrl-A)
