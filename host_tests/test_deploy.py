@@ -132,3 +132,10 @@ def test_device_that_is_not_micropython(capsys):
     assert err.count("\n") == 1 and "no MicroPython raw REPL answered" in err
     assert took < devlink.RAW_REPL_TIMEOUT + 5
     assert b"\x01" in dev.received          # it was asked for the raw REPL (Ctrl-A)
+
+
+def test_deploy_with_ampy(vboard, capsys):
+    assert main(["deploy", "--port", vboard.port, "--ampy"]) == 0
+    out = capsys.readouterr().out
+    assert "via ampy" in out and "verified" in out
+    assert _tree(vboard.root, "lib/umalloc") == sorted(s.stem + ".mpy" for s in mpybuild.sources())
