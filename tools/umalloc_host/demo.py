@@ -26,6 +26,16 @@ SUMMARY_TAG = "@umdemo-summary"
 ROW_TAG = "@umdemo"
 _DONE = object()
 
+RESERVE = """import gc, umalloc
+try:
+    import umalloc_board as _c
+    gc.collect()
+    umalloc.default_arena() or umalloc.init(_c.ARENA_SIZE, partitions=_c.PARTITIONS, policy=_c.POLICY)
+    print('ok')
+except MemoryError:
+    print('the arena did not fit in the GC heap; the workload will take a smaller one')
+"""
+
 
 def _say(msg=""):
     print(msg, flush=True)
@@ -210,6 +220,12 @@ def _run_on(port, board, trace, events, seconds, plain, verbose, virtual):
                                progress=_say if verbose else None)
         _say("      %d files, %d bytes in %.1f s; `import umalloc` works on the device"
              % (info["files"], info["bytes"], info["seconds"]))
+        # A soft reset gives the workload an unfragmented GC heap, as at boot; the arena
+        # is reserved right away, before anything else can cut the heap into pieces.
+        link.soft_reset()
+        reserved = link.exec(RESERVE).strip()
+        if reserved and reserved != "ok":
+            _say("      " + reserved)
         trace_remote = None
         if trace:
             data = Path(trace).read_bytes()

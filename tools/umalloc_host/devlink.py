@@ -101,6 +101,15 @@ class MpremoteLink:
             raise DeviceError(err.decode("utf-8", "replace"))
         return out.decode("utf-8", "replace")
 
+    def soft_reset(self, timeout=10):
+        """Ctrl-D in the raw REPL: a fresh, unfragmented GC heap (boot.py runs again)."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._t.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
+        except self._errors as exc:
+            raise LinkLost("the board did not come back from a soft reset on %s (%s): reset it "
+                           "by hand and try again" % (self.port, _short(exc))) from None
+
     def interrupt(self):
         """Ctrl-C to the device: stops a running workload (best effort)."""
         try:
@@ -159,6 +168,14 @@ class AmpyLink:
         if err:
             raise DeviceError(err.decode("utf-8", "replace"))
         return out.decode("utf-8", "replace")
+
+    def soft_reset(self, timeout=10):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._pb.enter_raw_repl()      # ampy soft-resets on every entry
+        except self._errors as exc:
+            raise LinkLost("the board did not come back from a soft reset on %s (%s): reset it "
+                           "by hand and try again" % (self.port, _short(exc))) from None
 
     def interrupt(self):
         try:
