@@ -130,7 +130,8 @@ def _total_free(st):
 def replay(alloc, trace, frag_every=1):
     """Run the trace through `alloc` (malloc/free/realloc/stats); returns its figures.
 
-    fails / fail_fragmented / min_ever_free come from the allocator's own stats;
+    failed counts requests that got None here; fails / fail_fragmented /
+    min_ever_free come from the allocator's own stats;
     worst_frag is the highest `frag` seen (sampled every `frag_every` events and
     after every failure); overhead is what the allocator held beyond the live
     requested bytes at the trace's peak (metadata, headers, rounding, unused
@@ -138,6 +139,7 @@ def replay(alloc, trace, frag_every=1):
     are skipped, as a program skips freeing NULL.
     """
     live = {}
+    failed_count = 0
     worst = 0.0
     overhead = None
     size0 = alloc.stats()["arena_size"]
@@ -164,6 +166,8 @@ def replay(alloc, trace, frag_every=1):
                 failed = True
             else:
                 live[ident] = q
+        if failed:
+            failed_count += 1
         if failed or i % frag_every == 0 or i == trace.peak_index:
             st = alloc.stats()
             if st["frag"] > worst:
@@ -174,6 +178,7 @@ def replay(alloc, trace, frag_every=1):
     if overhead is None or overhead < 0:
         overhead = None     # the peak itself failed: nothing held to measure
     return {
+        "failed": failed_count,
         "fails": st["fail"],
         "fail_fragmented": st["fail_fragmented"],
         "min_ever_free": st["min_ever_free"],
@@ -182,6 +187,24 @@ def replay(alloc, trace, frag_every=1):
         "overhead": overhead,
         "arena_size": st["arena_size"],
     }
+
+
+def replays_cleanly(alloc, trace):
+    """True when every request of the trace succeeds (stops at the first failure, no stats)."""
+    live = {}
+    malloc, free, realloc = alloc.malloc, alloc.free, alloc.realloc
+    for op, ident, n in trace.events:
+        if op == "a":
+            p = malloc(n)
+        elif op == "f":
+            free(live.pop(ident))
+            continue
+        else:
+            p = realloc(live[ident], n)
+        if p is None:
+            return False
+        live[ident] = p
+    return True
 
 
 # -- generated traces (tests, experiments) -----------------------------------

@@ -1,0 +1,137 @@
+"""Propose a partition layout for a trace: the one that needs the smallest arena.
+
+Partitions cost nothing per block but reserve their blocks for good; the heap
+costs a 4-byte header and rounding per block but shares its space.  So a size
+that is requested often, and whose live count stays steady, belongs in a
+partition sized to its peak live count; the rest belongs in the heap.  The
+search is greedy and empirical: every candidate layout is judged by the
+smallest arena with which the real umalloc code replays the trace with zero
+failures (simulate.min_arena), not by a formula.
+"""
+
+from collections import Counter
+
+from .simulate import POLICIES, Layout, min_arena, umalloc_factory
+
+ALIGN = 4
+MAX_PARTITIONS = 4
+MAX_CANDIDATES = 10
+PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
+
+
+def block_size_for(n):
+    return max(ALIGN, (n + ALIGN - 1) & -ALIGN)
+
+
+def class_peaks(trace, block_sizes):
+    """Peak simultaneous live requests per block size, each request routed to the smallest
+    block that holds it (requests larger than all go to the heap, key None)."""
+    sizes = sorted(block_sizes)
+
+    def route(n):
+        for s in sizes:
+            if n <= s:
+                return s
+        return None
+    live = {}
+    now = Counter()
+    peak = Counter()
+    for op, ident, n in trace.events:
+        if ident in live:
+            now[live.pop(ident)] -= 1
+        if op != "f":
+            k = route(n)
+            live[ident] = k
+            now[k] += 1
+            if now[k] > peak[k]:
+                peak[k] = now[k]
+    return peak
+
+
+def candidates(trace):
+    """Block sizes worth trying: the most requested (rounded) sizes, small ones first."""
+    counts = Counter(block_size_for(n) for n in trace.sizes() if n <= PARTITION_CAP)
+    return sorted(s for s, _ in counts.most_common(MAX_CANDIDATES))
+
+
+def layout_for(trace, block_sizes, policy="first", share=1.0):
+    """Partitions for these block sizes, each with `share` of its class's peak live count."""
+    peaks = class_peaks(trace, block_sizes)
+    parts = []
+    for s in sorted(block_sizes):
+        count = int(peaks[s] * share + 0.5)
+        if count >= 2:
+            parts.append((s, count))
+    return Layout(parts, policy, None, "advised")
+
+
+class Advice:
+    def __init__(self, layout, arena, trace, tried, baseline):
+        self.layout = layout
+        self.arena = arena
+        self.trace = trace
+        self.tried = tried
+        self.baseline = baseline      # min arena with the heap alone, first fit
+
+    @property
+    def ratio(self):
+        return self.arena / self.trace.peak_live if self.trace.peak_live else 0.0
+
+    def reasons(self):
+        t = self.trace
+        peaks = class_peaks(t, [s for s, _ in self.layout.partitions])
+        lines = ["peak live: %d bytes in %d blocks (event %d); heap alone needs %d bytes (%.2fx)"
+                 % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
+                    self.baseline / t.peak_live)]
+        lo = 0
+        for s, c in self.layout.partitions:
+            lines.append("partition %d x %d B: requests of %d..%d B, up to %d live at once; "
+                         "no header per block, so %d B saved over the heap at peak"
+                         % (c, s, lo + 1, s, peaks[s], 4 * min(c, peaks[s])))
+            lo = s
+        if not self.layout.partitions:
+            lines.append("no partition pays for itself: each would reserve blocks the heap can share")
+        lines.append("policy %s: smallest arena of the policies tried (%s)"
+                     % (self.layout.policy, ", ".join("%s %d" % kv for kv in self.tried)))
+        lines.append("arena: %d bytes = %.2fx peak live, with zero failed requests"
+                     % (self.arena, self.ratio))
+        return lines
+
+
+def advise(trace, progress=None):
+    """Greedy search over partition sets, then share of peak and policy; returns Advice."""
+    def cost(layout, hint=None):
+        if progress:
+            progress()
+        return min_arena(umalloc_factory(layout), trace, hint=hint)
+
+    best_set = []
+    best = baseline = cost(Layout((), "first"))
+    pool = candidates(trace)
+    for _ in range(MAX_PARTITIONS):
+        round_best = None
+        for s in pool:
+            if s in best_set:
+                continue
+            arena = cost(layout_for(trace, best_set + [s]), hint=best)
+            if arena < best and (round_best is None or arena < round_best[0]):
+                round_best = (arena, s)
+        if round_best is None:
+            break
+        best, s = round_best
+        best_set.append(s)
+    best_layout = layout_for(trace, best_set)
+    for share in (0.9, 0.75):                  # spills go to larger blocks or the heap
+        layout = layout_for(trace, best_set, share=share)
+        arena = cost(layout, hint=best)
+        if arena < best:
+            best, best_layout = arena, layout
+    tried = [("first", best)]
+    for policy in POLICIES[1:]:
+        layout = Layout(best_layout.partitions, policy, None, "advised")
+        arena = cost(layout, hint=best)
+        tried.append((policy, arena))
+        if arena < best:
+            best, best_layout = arena, layout
+    best_layout.arena_size = best
+    return Advice(best_layout, best, trace, tried, baseline)

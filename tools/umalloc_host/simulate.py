@@ -1,0 +1,139 @@
+"""Contestants for trace replay and the smallest-arena search.
+
+A contestant is a label plus a factory `make(arena_size) -> allocator`; umalloc
+contestants build the real lib/umalloc Arena (the code that runs on the board),
+the others come from refalloc.  `min_arena` bisects the smallest arena size
+with which a trace replays without a single failed request.
+"""
+
+import json
+from pathlib import Path
+
+import umalloc
+
+from . import profiles, traces
+from .errors import UserError
+from .refalloc import BuddyAllocator, FirstFit8
+
+POLICIES = umalloc.POLICIES
+
+
+class Layout:
+    """What `Arena(...)` needs besides the size: partitions and policy (plus a nominal size)."""
+
+    def __init__(self, partitions=(), policy="first", arena_size=None, source="default"):
+        self.partitions = tuple((int(s), int(c)) for s, c in partitions)
+        self.policy = policy
+        self.arena_size = arena_size
+        self.source = source
+
+    def to_json(self):
+        return {"arena_size": self.arena_size, "partitions": [list(p) for p in self.partitions],
+                "policy": self.policy}
+
+    def describe(self):
+        parts = ", ".join("%dx%d B" % (c, s) for s, c in self.partitions) or "no partitions"
+        return "%s, policy %s" % (parts, self.policy)
+
+
+DEFAULT_LAYOUT = Layout(umalloc.arena.DEFAULT_PARTITIONS, "first", None, "umalloc defaults")
+
+
+def layout_from_dict(d, where):
+    """A layout JSON object (`{"arena_size", "partitions", "policy"}`), checked."""
+    if not isinstance(d, dict):
+        raise UserError("%s: a layout is a JSON object with arena_size, partitions, policy" % where)
+    parts = d.get("partitions", [])
+    try:
+        parts = [(int(s), int(c)) for s, c in parts]
+    except (TypeError, ValueError):
+        raise UserError("%s: partitions must be a list of [block_size, count] pairs" % where)
+    policy = d.get("policy", "first")
+    if policy not in POLICIES:
+        raise UserError("%s: policy %r is not one of %s" % (where, policy, ", ".join(POLICIES)))
+    size = d.get("arena_size")
+    if size is not None and (not isinstance(size, int) or size <= 0):
+        raise UserError("%s: arena_size must be a positive whole number of bytes" % where)
+    try:
+        umalloc.Arena._validated(parts, 4)
+    except (umalloc.MemError, ValueError, TypeError) as exc:
+        raise UserError("%s: bad partitions: %s" % (where, exc))
+    return Layout(parts, policy, size, where)
+
+
+def load_layout(path):
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise UserError("cannot read layout %s (%s)" % (path, exc))
+    except ValueError as exc:
+        raise UserError("layout %s is not valid JSON (%s); write it like "
+                        '{"arena_size": 32768, "partitions": [[16, 64]], "policy": "first"}' % (path, exc))
+    return layout_from_dict(data, str(path))
+
+
+def board_layout(name):
+    return layout_from_dict(profiles.load(name)["arena"], "board " + name)
+
+
+def umalloc_factory(layout, policy=None):
+    policy = policy or layout.policy
+
+    def make(size):
+        return umalloc.Arena(size, partitions=layout.partitions, policy=policy)
+    return make
+
+
+def contestants(layout, policies):
+    """(label, factory) pairs: umalloc per policy, then first-fit-8 and buddy."""
+    out = [("umalloc/" + p, umalloc_factory(layout, p)) for p in policies]
+    out.append(("firstfit8", FirstFit8))
+    out.append(("buddy", BuddyAllocator))
+    return out
+
+
+def try_replay(make, size, trace):
+    """Replay figures, or None when the allocator cannot even be built at this size."""
+    try:
+        alloc = make(size)
+    except (umalloc.MemError, ValueError):
+        return None
+    return traces.replay(alloc, trace)
+
+
+def fits(make, size, trace):
+    try:
+        alloc = make(size)
+    except (umalloc.MemError, ValueError):
+        return False
+    return traces.replays_cleanly(alloc, trace)
+
+
+def min_arena(make, trace, step=8, on_step=None, hint=None):
+    """Smallest arena (a multiple of `step`) that replays `trace` with zero failures.
+
+    Bisection assumes a bigger arena never fails where a smaller one succeeded,
+    which holds for these allocators in practice; the answer is verified to succeed.
+    """
+    lo = max(step, (trace.peak_live // step) * step)     # nothing can do with less than the peak
+    if fits(make, lo, trace):
+        return lo
+    hi = lo * 2
+    if hint and hint > lo and fits(make, hint, trace):
+        hi = hint     # a known good size (the best so far) narrows the search
+    while not fits(make, hi, trace):
+        lo, hi = hi, hi * 2
+        if hi > (1 << 24):
+            raise UserError("%s: no arena below 16 MiB replays without failures" % trace.name)
+        if on_step:
+            on_step()
+    while hi - lo > step:
+        mid = ((lo + hi) // 2 // step) * step
+        if fits(make, mid, trace):
+            hi = mid
+        else:
+            lo = mid
+        if on_step:
+            on_step()
+    return hi
