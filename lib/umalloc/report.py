@@ -1,0 +1,175 @@
+"""Send report frames (see frame.py) over a serial stream, once or periodically.
+
+    umalloc.report()                         # one frame of the default arena to sys.stdout
+    r = umalloc.Reporter(arena, period_ms=500, stream=machine.UART(0, 115200))
+    r.start()  ...  r.stop()
+
+How Reporter.start() keeps time, by what the firmware has:
+  * machine.Timer (RP2040, ESP32): the timer callback only calls
+    micropython.schedule(), so the frame is encoded outside the interrupt, where
+    allocating is allowed (encoding needs stats() and map(), which allocate).
+  * no machine.Timer (the unix port, CPython): a _thread that sends a frame every
+    period_ms.  Without _thread either, start() raises OSError: then await
+    run_async() in your asyncio loop, or call poll() from your main loop.
+Frames are never sent from inside a hard IRQ and never under heap_lock.
+"""
+
+import sys
+import time
+
+from . import frame
+
+
+def _default_arena():
+    from . import default_arena
+    a = default_arena()
+    if a is None:
+        raise RuntimeError("no default arena: call umalloc.init(size) first or pass arena=")
+    return a
+
+
+def _write(stream, line):
+    stream.write(line)
+    stream.write("\n")
+
+
+def report(stream=None, arena=None, width=frame.MAP_WIDTH):
+    """Write one frame line of `arena` (default: umalloc's default arena) to `stream`.
+
+    stream: anything with .write(str), e.g. machine.UART; default sys.stdout.
+    Returns the frame line.  Not for IRQ handlers or heap_lock (it allocates).
+    """
+    line = frame.encode(arena if arena is not None else _default_arena(), width=width)
+    _write(stream if stream is not None else sys.stdout, line)
+    return line
+
+
+def _sleep_ms(ms):
+    try:
+        time.sleep_ms(ms)
+    except AttributeError:
+        time.sleep(ms / 1000)
+
+
+def _ticks():
+    try:
+        return time.ticks_ms()
+    except AttributeError:
+        return int(time.monotonic() * 1000) & frame.TICKS_MASK
+
+
+def _ticks_diff(a, b):
+    try:
+        return time.ticks_diff(a, b)
+    except AttributeError:
+        return ((a - b + (frame.TICKS_MASK + 1) // 2) & frame.TICKS_MASK) - (frame.TICKS_MASK + 1) // 2
+
+
+class Reporter:
+    """Frames of `arena` every `period_ms`, plus on demand with send()."""
+
+    def __init__(self, arena=None, period_ms=1000, stream=None, width=frame.MAP_WIDTH):
+        if not isinstance(period_ms, int) or period_ms < 10:
+            raise ValueError("period_ms must be an int >= 10")
+        self.arena = arena if arena is not None else _default_arena()
+        self.period_ms = period_ms
+        self.stream = stream
+        self.width = width
+        self.sent = 0
+        self.errors = 0
+        self.running = False
+        self.mode = None          # "timer", "thread" or "async" while running
+        self._timer = None
+        self._last = None
+        # Bound once here: creating a bound method inside the timer IRQ would allocate.
+        self._tick_cb = self._tick
+        self._send_cb = self._scheduled
+
+    def send(self):
+        """Send one frame now; returns the line."""
+        line = frame.encode(self.arena, width=self.width)
+        _write(self.stream if self.stream is not None else sys.stdout, line)
+        self.sent += 1
+        self._last = _ticks()
+        return line
+
+    def poll(self):
+        """Send a frame if period_ms has passed since the last one (for a main loop)."""
+        if self._last is None or _ticks_diff(_ticks(), self._last) >= self.period_ms:
+            self.send()
+            return True
+        return False
+
+    def start(self):
+        """Start periodic frames (machine.Timer, else a thread); returns self."""
+        if self.running:
+            return self
+        self.running = True
+        try:
+            from machine import Timer
+        except (ImportError, AttributeError):
+            Timer = None
+        if Timer is not None:
+            # ESP32 has hardware timers only (id 0..3); rp2 and most others take -1 (virtual)
+            self._timer = Timer(0) if sys.platform == "esp32" else Timer(-1)
+            self._timer.init(period=self.period_ms, mode=Timer.PERIODIC, callback=self._tick_cb)
+            self.mode = "timer"
+            return self
+        try:
+            import _thread
+        except ImportError:
+            self.running = False
+            raise OSError("no machine.Timer and no _thread here: await Reporter.run_async() "
+                          "or call Reporter.poll() from your loop")
+        self.mode = "thread"
+        _thread.start_new_thread(self._thread_loop, ())
+        return self
+
+    def stop(self):
+        """Stop periodic frames (any mode); frames already scheduled may still go out once."""
+        self.running = False
+        if self._timer is not None:
+            self._timer.deinit()
+            self._timer = None
+        self.mode = None
+
+    def _tick(self, _timer):
+        # Timer interrupt: no allocation here, only hand the work to the scheduler.
+        try:
+            import micropython
+            micropython.schedule(self._send_cb, None)
+        except RuntimeError:      # schedule queue full: skip this tick, the next one will do
+            self.errors += 1
+
+    def _scheduled(self, _arg):
+        if self.running:
+            self._safe_send()
+
+    def _safe_send(self):
+        try:
+            self.send()
+        except Exception as exc:  # a broken stream must not kill the timer or thread
+            self.errors += 1
+            if self.errors == 1:
+                print("umalloc.Reporter: send failed:", repr(exc))
+
+    def _thread_loop(self):
+        while self.running:
+            self._safe_send()
+            waited = 0
+            while self.running and waited < self.period_ms:
+                step = min(50, self.period_ms - waited)
+                _sleep_ms(step)
+                waited += step
+
+    async def run_async(self):
+        """Coroutine: send a frame every period_ms until stop()."""
+        try:
+            import asyncio
+        except ImportError:
+            import uasyncio as asyncio
+        self.running = True
+        self.mode = "async"
+        while self.running:
+            self._safe_send()
+            await asyncio.sleep(self.period_ms / 1000)
