@@ -20,6 +20,7 @@ from .errors import (MemError, error_name, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID
                      ERR_MEM_INVALID_SIZE, ERR_MEM_NO_FREE_BLKS, ERR_MEM_FULL,
                      ERR_MEM_INVALID_PBLK, ERR_MEM_DOUBLE_FREE, ERR_MEM_CORRUPT)
 from .arena import Arena, Partition, POLICIES
+from .report import report, Reporter
 
 __version__ = "0.1.0"
 
