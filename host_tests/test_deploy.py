@@ -139,3 +139,27 @@ def test_deploy_with_ampy(vboard, capsys):
     out = capsys.readouterr().out
     assert "via ampy" in out and "verified" in out
     assert _tree(vboard.root, "lib/umalloc") == sorted(s.stem + ".mpy" for s in mpybuild.sources())
+
+
+def test_board_vanishing_mid_copy_is_reported(tmp_path):
+    """The real thing: the port disappears (the virtual board is stopped) after two files."""
+    from umalloc_host.vboard import VirtualBoard
+    vb = VirtualBoard(root=str(tmp_path)).start()
+    seen = []
+
+    def progress(line):
+        seen.append(line)
+        if sum("->" in l and "umalloc.new" in l for l in seen) == 2:
+            vb.stop()
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(devlink.LinkLost) as err:
+            deployer.deploy(vb.port, board="unix", mode="py", progress=progress)
+        assert time.monotonic() - started < 30
+    finally:
+        vb.stop()
+    msg = str(err.value)
+    assert "lost" in msg and ":lib/umalloc.new" in msg and "run `umalloc deploy` again" not in msg
+    assert _tree(str(tmp_path), "lib/umalloc") is None          # nothing was swapped in
+    assert len(_tree(str(tmp_path), "lib/umalloc.new")) == 2     # the partial copy it names
