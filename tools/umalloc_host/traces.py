@@ -134,11 +134,12 @@ def replay(alloc, trace, frag_every=1):
     min_ever_free come from the allocator's own stats;
     worst_frag is the highest `frag` seen (sampled every `frag_every` events and
     after every failure); overhead is what the allocator held beyond the live
-    requested bytes at the trace's peak (metadata, headers, rounding, unused
+    requested bytes at the trace's peak event (metadata, headers, rounding, unused
     partition space).  A failed allocation leaves its ID dead: later frees of it
     are skipped, as a program skips freeing NULL.
     """
     live = {}
+    live_bytes = {}
     failed_count = 0
     worst = 0.0
     overhead = None
@@ -156,6 +157,7 @@ def replay(alloc, trace, frag_every=1):
             p = live.pop(ident, None)
             if p is not None:
                 free(p)
+                del live_bytes[ident]
         else:
             p = live.get(ident)
             if p is None:           # its allocation failed: the program would malloc
@@ -168,15 +170,15 @@ def replay(alloc, trace, frag_every=1):
                 live[ident] = q
         if failed:
             failed_count += 1
+        elif op != "f":
+            live_bytes[ident] = n
         if failed or i % frag_every == 0 or i == trace.peak_index:
             st = alloc.stats()
             if st["frag"] > worst:
                 worst = st["frag"]
             if i == trace.peak_index:
-                overhead = size0 - _total_free(st) - trace.peak_live
+                overhead = size0 - _total_free(st) - sum(live_bytes.values())
     st = alloc.stats()
-    if overhead is None or overhead < 0:
-        overhead = None     # the peak itself failed: nothing held to measure
     return {
         "failed": failed_count,
         "fails": st["fail"],

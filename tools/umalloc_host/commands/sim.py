@@ -1,0 +1,116 @@
+"""`umalloc sim`: replay traces through umalloc and the reference allocators, side by side."""
+
+from .. import simulate, traces
+from ..errors import UserError
+
+COLUMNS = ("trace", "allocator", "arena", "failed", "fail_frag", "min_ever_free",
+           "worst_frag", "end_largest", "overhead")
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "sim", help="replay allocation traces: umalloc vs buddy vs first-fit-8",
+        description="Replay each trace through the real umalloc Arena (every policy asked), a "
+        "power-of-two buddy allocator and a first-fit allocator with 8-byte headers (FreeRTOS "
+        "heap_4 style), all given the same arena, and print failures, fragmentation and overhead.",
+        epilog="examples:  umalloc sim churn netbuf --min-arena     "
+        "umalloc sim app.trace --board pico --policy all --png cmp.png")
+    p.add_argument("traces", nargs="+", metavar="TRACE",
+                   help="trace file, or a sample name from shared/traces (%s)"
+                   % (", ".join(traces.sample_names()) or "none found"))
+    p.add_argument("--arena", type=int, metavar="N",
+                   help="arena bytes for every allocator (default: the layout's arena_size, "
+                   "else 1.3x the trace's peak live bytes)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--layout", metavar="FILE", help="umalloc layout JSON "
+                     '{"arena_size": N, "partitions": [[size, count], ...], "policy": "first"} '
+                     "(as written by `umalloc advise -o`)")
+    src.add_argument("--board", metavar="B", help="use the arena layout of board profile B (see `umalloc boards`)")
+    p.add_argument("--policy", default=None, choices=list(simulate.POLICIES) + ["all"],
+                   help="umalloc heap policy to replay (default: the layout's; 'all' asks each)")
+    p.add_argument("--min-arena", action="store_true",
+                   help="also bisect the smallest arena with zero failures for each allocator and "
+                   "print it as a ratio to the trace's peak live bytes (1.00x is the physical limit)")
+    p.add_argument("--png", metavar="OUT", help="draw the comparison into this PNG file")
+    p.set_defaults(func=run)
+
+
+def pick_layout(args):
+    if args.layout:
+        return simulate.load_layout(args.layout)
+    if args.board:
+        return simulate.board_layout(args.board)
+    return simulate.DEFAULT_LAYOUT
+
+
+def default_arena(trace, layout):
+    if layout.arena_size:
+        return layout.arena_size
+    return (int(trace.peak_live * 1.3) + 63) // 64 * 64
+
+
+def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progress=None):
+    """Rows (dicts, COLUMNS plus min_arena/ratio) for each trace and contestant."""
+    rows = []
+    for trace in trace_list:
+        size = arena or default_arena(trace, layout)
+        for label, make in simulate.contestants(layout, policies):
+            result = simulate.try_replay(make, size, trace)
+            if progress:
+                progress()
+            if result is None:
+                raise UserError("%s: %d bytes cannot hold the umalloc layout (%s); give a larger --arena"
+                                % (trace.name, size, layout.describe()))
+            row = {"trace": trace.name, "allocator": label, "arena": size,
+                   "peak_live": trace.peak_live, **result}
+            if with_min:
+                row["min_arena"] = simulate.min_arena(make, trace, on_step=progress)
+                row["ratio"] = row["min_arena"] / trace.peak_live if trace.peak_live else 0.0
+            rows.append(row)
+    return rows
+
+
+def format_rows(rows, with_min):
+    cols = list(COLUMNS) + (["min_arena", "min/peak"] if with_min else [])
+    table = [cols]
+    for r in rows:
+        cells = [r["trace"], r["allocator"], str(r["arena"]), str(r["failed"]), str(r["fail_fragmented"]),
+                 str(r["min_ever_free"]), "%.2f" % r["worst_frag"], str(r["end_largest_free"]),
+                 "-" if r["overhead"] is None else str(r["overhead"])]
+        if with_min:
+            cells += [str(r["min_arena"]), "%.2fx" % r["ratio"]]
+        table.append(cells)
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    out = []
+    for k, row in enumerate(table):
+        out.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def run(args):
+    layout = pick_layout(args)
+    if args.arena is not None and args.arena <= 0:
+        raise UserError("--arena must be a positive number of bytes")
+    policy = args.policy or layout.policy
+    policies = list(simulate.POLICIES) if policy == "all" else [policy]
+    trace_list = [traces.load(t) for t in args.traces]
+    from ..progress import steps
+    total = len(trace_list) * (len(policies) + 2) * (16 if args.min_arena else 1)
+    with steps("replaying", total) as advance:
+        rows = simulate_all(trace_list, layout, policies, args.arena, args.min_arena, advance)
+    print("umalloc layout: %s (%s)" % (layout.describe(), layout.source))
+    for t in trace_list:
+        print("%s: %d events, peak live %d bytes in %d blocks"
+              % (t.name, len(t), t.peak_live, t.peak_blocks))
+    print()
+    print(format_rows(rows, args.min_arena))
+    print("\nfailed: requests refused; fail_frag: refused although free >= request; overhead: bytes "
+          "held beyond the live requests at the trace's peak")
+    if args.png:
+        from ..simplot import draw
+        draw(rows, args.png, args.min_arena)
+        print("wrote", args.png)
+    return 0

@@ -1,0 +1,35 @@
+"""PNG of a `umalloc sim` comparison (matplotlib, no display needed)."""
+
+
+def draw(rows, out, with_min):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["trace"] for r in rows))
+    allocs = list(dict.fromkeys(r["allocator"] for r in rows))
+    by = {(r["trace"], r["allocator"]): r for r in rows}
+    panels = [("min arena / peak live bytes (lower is better)", lambda r: r["ratio"])] if with_min else []
+    panels += [("failed requests at the given arena", lambda r: r["failed"]),
+               ("worst fragmentation (1 - largest/free)", lambda r: r["worst_frag"])]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 1.6 * len(names) * len(allocs) / 3 + 3),
+                                                       3.2 * len(panels)), squeeze=False)
+    width = 0.8 / len(allocs)
+    for ax, (title, value) in zip(axes[:, 0], panels):
+        for k, a in enumerate(allocs):
+            xs = [i + (k - (len(allocs) - 1) / 2) * width for i in range(len(names))]
+            ys = [value(by[(t, a)]) for t in names]
+            bars = ax.bar(xs, ys, width, label=a)
+            for b, y in zip(bars, ys):
+                ax.annotate(("%.2f" % y) if isinstance(y, float) else str(y),
+                            (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=7)
+        if with_min and value is panels[0][1]:
+            ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
+            ax.set_ylim(bottom=0.8)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names)
+        ax.set_title(title, fontsize=10)
+    axes[0, 0].legend(fontsize=8, ncol=min(5, len(allocs)))
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
