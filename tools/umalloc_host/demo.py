@@ -98,30 +98,57 @@ def stream_lines(link, code, timeout):
 
 
 class PlainView:
-    """A compact table, one row per report: what the demo shows without the live monitor."""
+    """A compact table, one row per report: what the demo shows without the live monitor.
+
+    Rows come from report frames (decoded with umalloc.frame, the device's own codec)
+    or from `@umdemo {...}` lines of a umalloc without umalloc.report.
+    """
 
     HEADER = "  time  phase       free  largest  frag  fails (fragmented)  free blocks/part  map"
 
     def __init__(self, out=_say):
         self.out = out
         self.rows = 0
+        self.phase = "start"
+        self.t0 = None
+        self.bad = 0
+
+    def _figures(self, line):
+        if line.startswith(ROW_TAG + " "):
+            d = ast.literal_eval(line[len(ROW_TAG) + 1:])
+            d["parts"] = [nfree for _size, nfree, _n in d["parts"]]
+            return d
+        try:
+            from umalloc import frame
+        except ImportError:
+            return None
+        f = frame.decode(line)            # None: not a frame; FrameError: damaged
+        if f is None:
+            return None
+        if self.t0 is None:
+            self.t0 = f["ms"]
+        return {"t": ((f["ms"] - self.t0) & frame.TICKS_MASK) / 1000, "phase": self.phase,
+                "free": f["free"], "largest_free": f["largest_free"], "frag": f["frag"],
+                "fail": f["fail"], "fail_fragmented": f["fail_fragmented"],
+                "parts": [q["nfree"] for q in f["partitions"]], "map": f["map"][::2][:40]}
 
     def line(self, line):
-        if line.startswith(ROW_TAG + " "):
-            try:
-                d = ast.literal_eval(line[len(ROW_TAG) + 1:])
-            except (ValueError, SyntaxError):
-                self.out("  (a damaged report line was skipped)")
-                return
+        try:
+            d = self._figures(line)
+        except (ValueError, SyntaxError, KeyError):
+            self.bad += 1
+            self.out("  (a damaged report line was skipped)")
+            return
+        if d is not None:
             if self.rows % 20 == 0:
                 self.out(self.HEADER)
             self.rows += 1
-            parts = "/".join("%d" % nfree for _size, nfree, _n in d["parts"])
             self.out("%6.1f  %-9s %6d  %7d  %4.2f  %5d (%d)%s  %-15s  |%s|" % (
                 d["t"], d["phase"][:9], d["free"], d["largest_free"], d["frag"], d["fail"],
                 d["fail_fragmented"], " " * max(0, 9 - len(str(d["fail_fragmented"]))),
-                parts, d["map"]))
+                "/".join("%d" % n for n in d["parts"]), d["map"]))
         elif line.startswith("# phase"):
+            self.phase = line.split(None, 3)[3].split(":")[0] if len(line.split()) > 3 else ""
             self.out("")
             self.out(line[2:])
             self.rows = 0
@@ -135,6 +162,7 @@ def _monitor_watch():
     """Engineer C's live view, when installed and the device can send frames."""
     try:
         from .monitor import watch
+        from . import liveview  # noqa: F401  (watch draws with it)
     except ImportError:
         return None
     if not (LIB_DIR / "umalloc" / "report.py").exists():
