@@ -1,0 +1,46 @@
+"""`umalloc advise`: propose the partition layout that needs the smallest arena for a trace."""
+
+import json
+
+from .. import advisor, traces
+from ..errors import UserError
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "advise", help="propose a partition layout (sizes, counts, policy) for a trace",
+        description="Search partition layouts for TRACE with the real umalloc code and propose the "
+        "one that replays it with zero failures in the smallest arena; explain the choice and "
+        "optionally write it as layout JSON (the shape of boards/*.json 'arena', accepted by "
+        "`umalloc sim --layout`).",
+        epilog="example:  umalloc advise churn -o churn-layout.json && umalloc sim churn --layout churn-layout.json")
+    p.add_argument("trace", metavar="TRACE", help="trace file or sample name")
+    p.add_argument("--arena", type=int, metavar="N",
+                   help="the arena you can afford: the layout is written with this size "
+                   "(error if the trace needs more)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the layout JSON here")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    trace = traces.load(args.trace)
+    from ..progress import steps
+    with steps("searching layouts", 60) as advance:
+        advice = advisor.advise(trace, progress=advance)
+    layout = advice.layout
+    if args.arena is not None:
+        if args.arena < advice.arena:
+            raise UserError("%s needs at least %d bytes with the best layout found (%s); "
+                            "%d is too small: raise --arena" % (trace.name, advice.arena,
+                                                                layout.describe(), args.arena))
+        layout.arena_size = args.arena
+    print("%s: proposed layout %s" % (trace.name, layout.describe()))
+    for line in advice.reasons():
+        print("  " + line)
+    text = json.dumps(layout.to_json())
+    print(text)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text + "\n")
+        print("wrote", args.output)
+    return 0
