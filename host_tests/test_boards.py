@@ -125,12 +125,18 @@ def test_boot_and_main_reserve_the_arena_on_micropython(tmp_path):
     for name in ("boot.py", "main.py"):
         shutil.copy(FIRMWARE_DIR / name, tmp_path / name)
     code = ("exec(open('boot.py').read())\nexec(open('main.py').read())\n"
-            "import umalloc\nprint('size', umalloc.default_arena().stats()['arena_size'])")
+            "import time\ntime.sleep(1.3)\n"
+            "import umalloc\nprint('size', umalloc.default_arena().stats()['arena_size'])\n"
+            "reporter.stop()")
     done = subprocess.run([find_micropython(), "-X", "heapsize=192k", "-c", code], cwd=tmp_path,
                           env={"MICROPYPATH": "lib"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "size 32768" in done.stdout
-    assert "umalloc: " in done.stdout          # main.py's report (frames or plain figures)
+    assert "umalloc: reporting every 1000 ms" in done.stdout
+    from umalloc import frame
+    frames = [frame.decode(l) for l in done.stdout.splitlines() if l.startswith(frame.MARK)]
+    assert len(frames) >= 2                   # periodic, from the device's own Reporter
+    assert all(f["arena_size"] == 32768 and len(f["partitions"]) == 3 for f in frames)
 
 
 def test_boot_says_what_to_do_when_the_arena_does_not_fit(tmp_path):
