@@ -1,0 +1,80 @@
+"""Lines from a serial port that survive an unplug: reconnect when the port comes back.
+
+serial_lines() yields text lines, `None` when nothing arrived for a moment (so the
+consumer can refresh its screen and check its clock) and `monitor.Status` items
+when the connection drops or returns.  It never raises for a vanished port.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from .errors import UserError
+from .monitor import LineSplitter, Status
+
+VBOARD_PORT_FILE = Path(os.environ.get("UMALLOC_VBOARD_PORT_FILE",
+                                       Path.home() / ".cache" / "umalloc" / "vboard.port"))
+
+
+def vboard_port():
+    """The pty of a running `umalloc vboard` (it writes VBOARD_PORT_FILE), or None."""
+    try:
+        port = VBOARD_PORT_FILE.read_text().strip()
+    except OSError:
+        return None
+    return port if port and os.path.exists(port) else None
+
+
+def _open(port, baud):
+    import serial
+    if "://" in port:
+        return serial.serial_for_url(port, baud, timeout=0.1)
+    return serial.Serial(port, baud, timeout=0.1)
+
+
+def serial_lines(port, baud=115200, retry_s=0.5, opener=_open, sleep=time.sleep):
+    """Yield lines from `port` for ever, across unplug/replug; Ctrl-C ends it."""
+    import serial
+    splitter = LineSplitter()
+    ser = None
+    told_down = False
+    first = True
+    while True:
+        if ser is None:
+            try:
+                ser = opener(port, baud)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if first and not os.path.exists(port) and "://" not in port:
+                    raise UserError("port %s does not exist: list boards with `umalloc devices`, "
+                                    "or start `umalloc vboard` and pass the port it prints" % port)
+                if not told_down:
+                    yield Status("disconnected from %s (%s); retrying every %.1f s"
+                                 % (port, str(exc).strip() or type(exc).__name__, retry_s))
+                    told_down = True
+                first = False
+                sleep(retry_s)
+                yield None
+                continue
+            first = False
+            told_down = False
+            yield Status("connected to %s at %d baud" % (port, baud))
+        try:
+            data = ser.read(ser.in_waiting or 1)
+        except (serial.SerialException, OSError, TypeError) as exc:
+            rest = splitter.flush()
+            if rest:
+                yield rest
+            try:
+                ser.close()
+            except Exception:
+                pass
+            ser = None
+            yield Status("disconnected from %s (%s); retrying every %.1f s"
+                         % (port, str(exc).strip() or type(exc).__name__, retry_s))
+            told_down = True
+            continue
+        if not data:
+            yield None
+            continue
+        for line in splitter.feed(data):
+            yield line
