@@ -1,0 +1,255 @@
+"""A handle on a MicroPython board (or the virtual board) over serial, on mpremote's transport.
+
+    with Board("/dev/ttyACM0") as b:
+        b.exec("import umalloc")
+        b.eval("umalloc.stats()")          # -> dict, via repr + ast.literal_eval
+
+The raw REPL itself is mpremote's (SerialTransport); this module adds what a
+test harness needs on top: an overall timeout per call (mpremote only has one
+between characters, so a loop that prints forever would never time out), and
+recovery from a hung device — Ctrl-C, then a soft reset — so the next call works.
+"""
+
+import ast
+import codecs
+import contextlib
+import io
+import os
+import time
+from pathlib import Path
+
+from .errors import UserError
+
+RAW_REPL_TIMEOUT = 5.0   # a MicroPython board answers Ctrl-A well within this
+READ_POLL = 1.0          # the longest a single serial read may block
+
+
+class DeviceError(Exception):
+    """Code run on the device raised; str() and .traceback are the MicroPython traceback."""
+
+    def __init__(self, traceback_text, output=""):
+        self.traceback = traceback_text.strip()
+        self.output = output
+        super().__init__(self.traceback or "the device reported an error without a traceback")
+
+    @property
+    def exception_line(self):
+        """Last line of the traceback, e.g. 'MemError: ...'."""
+        lines = self.traceback.splitlines()
+        return lines[-1] if lines else ""
+
+
+class BoardTimeout(DeviceError):
+    """The device did not finish within the timeout; it has been interrupted and reset."""
+
+    def __init__(self, seconds, output=""):
+        self.seconds = seconds
+        super().__init__("no answer within %.1f s (code still running?); the board was "
+                         "interrupted with Ctrl-C and soft-reset" % seconds, output)
+
+
+def _open_error(port, exc):
+    if "://" not in port and not os.path.exists(port):
+        return UserError("port %s does not exist: list boards with `umalloc devices`, or start "
+                         "the virtual board with `umalloc vboard` and use the port it prints" % port)
+    return UserError("cannot open %s (%s): close any other program using it (a terminal, "
+                     "mpremote, Thonny) and try again" % (port, str(exc).strip() or type(exc).__name__))
+
+
+class Board:
+    """A MicroPython device on `port`, kept in the raw REPL between calls."""
+
+    def __init__(self, port, baud=115200, timeout=10.0):
+        import serial
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+        self.port = port
+        self.timeout = timeout
+        self._link_errors = (TransportError, serial.SerialException, OSError)
+        try:
+            self._t = SerialTransport(port, baudrate=baud, timeout=READ_POLL)
+        except self._link_errors as exc:
+            raise _open_error(port, exc) from None
+        try:
+            self._enter_raw(soft_reset=False)
+        except UserError:
+            self._close_port()
+            raise
+
+    # -- the raw REPL, via mpremote --
+
+    def _enter_raw(self, soft_reset):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):   # mpremote prints raw bytes on failure
+                self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=RAW_REPL_TIMEOUT)
+        except self._link_errors:
+            raise UserError("no MicroPython raw REPL answered on %s within %.0f s: is it a "
+                            "MicroPython board (flash it with `umalloc flash`), the right port "
+                            "(`umalloc devices`), and is no program on it ignoring Ctrl-C?"
+                            % (self.port, RAW_REPL_TIMEOUT)) from None
+
+    def _read_to_eof(self, deadline, on_output=None):
+        """(bytes up to the next 0x04 — the raw REPL's end marker, whether it came in time).
+
+        Our own loop, not mpremote's read_until: that one only checks its
+        overall timeout while the line is silent.
+        """
+        serial = self._t.serial
+        data = bytearray()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while time.monotonic() < deadline:
+            # One byte at a time: what follows the marker belongs to mpremote.
+            byte = serial.read(1)
+            if not byte:
+                continue
+            if byte == b"\x04":
+                return bytes(data), True
+            data += byte
+            if on_output:
+                text = decoder.decode(byte)
+                if text:
+                    on_output(text)
+        return bytes(data), False
+
+    def exec(self, code, on_output=None, timeout=None):
+        """Run code on the device; returns its printed output (str).
+
+        on_output(str) receives the output as it arrives.  Raises DeviceError
+        (with the device's traceback) if the code raised, BoardTimeout if it is
+        still running after `timeout` seconds (default: the board's timeout).
+        """
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            self._t.exec_raw_no_follow(code)
+            deadline = time.monotonic() + timeout
+            out, finished = self._read_to_eof(deadline, on_output)
+            err = b""
+            if finished:
+                err, finished = self._read_to_eof(deadline)
+        except self._link_errors as exc:
+            raise UserError("lost %s while talking to the board (%s): check the cable / that "
+                            "the virtual board still runs, then try again" % (self.port, exc)) from None
+        if not finished:
+            self.recover()
+            raise BoardTimeout(timeout, out.decode("utf-8", "replace"))
+        text = out.decode("utf-8", "replace")
+        if err:
+            raise DeviceError(err.decode("utf-8", "replace"), text)
+        return text
+
+    def eval(self, expr, timeout=None):
+        """The value of a Python expression on the device (it must have a literal repr)."""
+        text = self.exec("print(repr(%s))" % expr, timeout=timeout).strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError("the device's repr of %s is not a Python literal: %r" % (expr, text)) from None
+
+    def interrupt(self):
+        """Send Ctrl-C (twice, like mpremote) to stop running code."""
+        self._t.serial.write(b"\r\x03")
+        time.sleep(0.05)
+        self._t.serial.write(b"\x03")
+
+    def recover(self):
+        """After a timeout: interrupt, then soft-reset back to a clean raw REPL."""
+        self.interrupt()
+        time.sleep(0.2)
+        self.reset()
+
+    def reset(self):
+        """Soft reset (Ctrl-D): fresh interpreter and heap; stays in the raw REPL."""
+        self._enter_raw(soft_reset=True)
+
+    # -- files --
+
+    def fs_put(self, local, remote):
+        """Copy a local file to `remote` on the device, creating parent folders."""
+        data = Path(local).read_bytes()
+        folders = remote.strip("/").split("/")[:-1]
+        lead = "/" if remote.startswith("/") else ""
+        paths = [lead + "/".join(folders[:i + 1]) for i in range(len(folders))]
+        if paths:
+            self.exec("import os\nfor p in %r:\n try:\n  os.mkdir(p)\n except OSError:\n  pass"
+                      % (paths,))
+        self._fs(lambda: self._t.fs_writefile(remote, data, chunk_size=1024), remote)
+
+    def fs_ls(self, path=""):
+        """Sorted names in a folder on the device."""
+        return sorted(entry.name for entry in self._fs(lambda: self._t.fs_listdir(path), path))
+
+    def _fs(self, op, path):
+        from mpremote.transport import TransportError
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return op()
+        except TransportError as exc:
+            raise DeviceError("%s: %s" % (path, exc)) from None
+        except OSError as exc:   # mpremote turns device errors into OSError(errno)
+            raise DeviceError("%s: %s" % (path, exc)) from None
+
+    # -- reports --
+
+    def frames(self, timeout, code=None):
+        """Yield decoded report frames (dicts) seen on the serial line for `timeout` seconds.
+
+        With `code`, that code is started first and the iterator ends when it
+        finishes (or is interrupted and the board reset when `timeout` runs out).
+        Non-frame lines are skipped; damaged frames raise umalloc.frame.FrameError.
+        """
+        try:
+            from umalloc import frame
+        except ImportError:
+            raise UserError("umalloc.frame (the report codec) is not available: update this "
+                            "checkout (lib/umalloc/frame.py)") from None
+        deadline = time.monotonic() + timeout
+        if code is not None:
+            self._t.exec_raw_no_follow(code)
+        line = bytearray()
+        finished = False
+        while time.monotonic() < deadline and not finished:
+            waiting = self._t.serial.in_waiting
+            chunk = self._t.serial.read(waiting or 1)
+            for byte in chunk:
+                if byte == 4 and code is not None:    # end of the program's output
+                    finished = True
+                    break
+                if byte == 10:
+                    decoded = frame.decode(line.decode("utf-8", "replace").strip())
+                    line.clear()
+                    if decoded is not None:
+                        yield decoded
+                else:
+                    line.append(byte)
+        if code is not None:
+            if finished:
+                self._read_to_eof(time.monotonic() + self.timeout)    # the error part
+            else:
+                self.recover()
+
+    # -- lifetime --
+
+    def _close_port(self):
+        try:
+            self._t.close()
+        except Exception:   # the port may already be gone
+            pass
+
+    def close(self):
+        """Leave the raw REPL (friendly prompt for the next user) and release the port."""
+        t = getattr(self, "_t", None)
+        if t is None:
+            return
+        try:
+            if t.in_raw_repl:
+                t.exit_raw_repl()
+        except Exception:
+            pass
+        self._close_port()
+        self._t = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
