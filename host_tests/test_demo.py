@@ -63,3 +63,15 @@ def test_demo_bad_input(tmp_path, capsys):
     assert main(["demo", "--port", "/dev/ttyNOPE3"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["demo", "--seconds", "1"]) == 2
+
+
+def test_demo_on_a_board_given_by_port_with_the_boot_app(capsys):
+    """The real-board path (--port): here a virtual board that already runs boot.py/main.py."""
+    from umalloc_host.deploy import deploy
+    from umalloc_host.vboard import VirtualBoard
+    with VirtualBoard() as vb:
+        deploy(vb.port, board="unix", with_app=True, progress=None)
+        assert main(["demo", "--port", vb.port, "--seconds", "2", "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "umalloc demo on Virtual board" in out and "arena check() passed" in out
+    assert "arena 65536 bytes" in out          # the arena boot.py reserved at the soft reset
