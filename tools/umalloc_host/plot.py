@@ -1,0 +1,147 @@
+"""Draw a monitor log (JSONL from `umalloc monitor --log`) as a PNG.
+
+Panels: frag over time; free, largest free and min-ever-free bytes; partition
+occupancy; failed requests (vertical marks where the fail counters rise, in every
+panel); and the memory map at chosen instants as coloured strips.
+"""
+
+import json
+from pathlib import Path
+
+from .errors import UserError
+
+# Map cell colours, as in the live view: metadata grey, partitions magenta, heap red/green.
+CELL_COLOURS = {"#": "#808080", "P": "#b000b0", "p": "#f0b8f0", "U": "#d62728", ".": "#2ca02c",
+                " ": "#ffffff"}
+CELL_NAMES = {"#": "metadata", "P": "partition used", "p": "partition free",
+              "U": "heap used", ".": "heap free"}
+
+
+def load_log(path):
+    """Frames of a JSONL log, oldest first; lines that are not frames are skipped."""
+    frames, skipped = [], 0
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise UserError("cannot read %s (%s): record one with `umalloc monitor --log %s`"
+                        % (path, exc.strerror or exc, path))
+    with f:
+        for line in f:
+            try:
+                row = json.loads(line)
+                row["seq"], row["free"], row["map"]    # the keys every frame has
+            except (ValueError, KeyError, TypeError):
+                skipped += 1
+                continue
+            frames.append(row)
+    if not frames:
+        raise UserError("%s holds no frames (%d other lines): record some with "
+                        "`umalloc monitor --log %s`" % (path, skipped, path))
+    return frames
+
+
+def times(frames):
+    """Seconds since the first frame: host receive time, else the device's ms clock."""
+    if all("t" in f for f in frames):
+        t0 = frames[0]["t"]
+        return [f["t"] - t0 for f in frames]
+    m0 = frames[0]["ms"]
+    return [(f["ms"] - m0) / 1000 for f in frames]
+
+
+def failure_times(frames, ts):
+    """Times at which any failure counter rose (heap or a partition)."""
+    out = []
+    prev = None
+    for f, t in zip(frames, ts):
+        total = f["fail"] + sum(q["fail"] for q in f.get("partitions", ()))
+        if prev is not None and total > prev:
+            out.append(t)
+        prev = total
+    return out
+
+
+def pick_instants(ts, at):
+    """Indexes of the frames nearest each requested time; default first, middle, last."""
+    if not at:
+        idx = sorted({0, len(ts) // 2, len(ts) - 1})
+        return idx
+    return [min(range(len(ts)), key=lambda i: abs(ts[i] - a)) for a in at]
+
+
+def map_rgb(cells):
+    from matplotlib.colors import to_rgb
+    return [to_rgb(CELL_COLOURS.get(c, "#ffff00")) for c in cells]
+
+
+def plot(log_path, out_path, at=(), title=None):
+    """Write the PNG; returns a dict of what was drawn (frames, instants, failures)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    frames = load_log(log_path)
+    ts = times(frames)
+    fails = failure_times(frames, ts)
+    instants = pick_instants(ts, at)
+    parts = frames[-1].get("partitions", [])
+    fig = plt.figure(figsize=(11, 9.5), constrained_layout=True)
+    grid = fig.add_gridspec(4, 1, height_ratios=[1, 1.2, 1, 0.28 * len(instants) + 0.5])
+    ax_frag = fig.add_subplot(grid[0])
+    ax_bytes = fig.add_subplot(grid[1], sharex=ax_frag)
+    ax_parts = fig.add_subplot(grid[2], sharex=ax_frag)
+    ax_map = fig.add_subplot(grid[3])
+    fig.suptitle(title or "umalloc: %s  (%d frames, arena %d B)"
+                 % (Path(log_path).name, len(frames), frames[-1]["arena_size"]))
+
+    ax_frag.plot(ts, [f["frag"] for f in frames], color="tab:orange")
+    ax_frag.set_ylabel("frag")
+    ax_frag.set_ylim(-0.02, 1.02)
+    ax_frag.set_title("fragmentation = 1 - largest_free / free", fontsize=9, loc="left")
+
+    ax_bytes.plot(ts, [f["free"] for f in frames], label="free", color="tab:green")
+    ax_bytes.plot(ts, [f["largest_free"] for f in frames], label="largest free", color="tab:blue")
+    ax_bytes.plot(ts, [f["min_ever_free"] for f in frames], label="min ever free",
+                  color="tab:gray", linestyle="--")
+    ax_bytes.set_ylabel("bytes (heap)")
+    ax_bytes.set_ylim(bottom=0)
+
+    for k, q in enumerate(parts):
+        series = []
+        for f in frames:
+            ps = f.get("partitions", [])
+            series.append(100.0 * ps[k]["nused"] / ps[k]["nblks"]
+                          if k < len(ps) and ps[k]["nblks"] else float("nan"))
+        ax_parts.plot(ts, series, label="%d B x %d" % (q["block_size"], q["nblks"]))
+    ax_parts.set_ylabel("partition used %")
+    ax_parts.set_ylim(-2, 102)
+    ax_parts.set_xlabel("seconds")
+    if parts:
+        ax_parts.legend(loc="upper left", fontsize=8, ncol=4, framealpha=0.9)
+
+    for ax in (ax_frag, ax_bytes, ax_parts):
+        ax.grid(alpha=0.3)
+        for k, t in enumerate(fails):
+            ax.axvline(t, color="red", alpha=0.35, linewidth=0.8,
+                       label="failed request" if (k == 0 and ax is ax_bytes) else None)
+    ax_bytes.legend(loc="upper right", fontsize=8, ncol=4)
+
+    rows = [map_rgb(frames[i]["map"]) for i in instants]
+    width = max(len(r) for r in rows)
+    rows = [r + [(1, 1, 1)] * (width - len(r)) for r in rows]
+    ax_map.imshow(rows, aspect="auto", interpolation="nearest")
+    ax_map.set_yticks(range(len(instants)))
+    ax_map.set_yticklabels(["t=%.1f s" % ts[i] for i in instants], fontsize=8)
+    ax_map.set_xticks([0, width // 2, width - 1])
+    ax_map.set_xticklabels(["0", "%d B" % (frames[-1]["arena_size"] // 2),
+                            "%d B" % frames[-1]["arena_size"]], fontsize=8)
+    ax_map.set_title("memory map (one cell = %d B)" % (frames[-1]["arena_size"] // width),
+                     fontsize=9, loc="left")
+    ax_map.legend(handles=[Patch(color=CELL_COLOURS[c], label=n) for c, n in CELL_NAMES.items()],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5, fontsize=8,
+                  frameon=False)
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return {"frames": len(frames), "instants": [round(ts[i], 3) for i in instants],
+            "failures": len(fails), "seconds": round(ts[-1], 3)}
