@@ -1,0 +1,172 @@
+"""pytest plugin (entry point `umalloc`): test MicroPython code on a board over serial.
+
+Options: --port PORT (or env UMALLOC_PORT), --board NAME, --baud N, --no-deploy,
+--board-timeout SECONDS.  Without --port a virtual board (the MicroPython unix
+port behind a pty, see umalloc_host.vboard) is started for the session — only
+if some test asks for the `board` or `umalloc_board` fixture.
+
+Fixtures:
+  board          a connected umalloc_host.board.Board (raw REPL), shared by the session
+  umalloc_board  the same, with lib/umalloc deployed once per session and the
+                 board soft-reset before each test (fresh heap, no arena left over)
+Markers:
+  board          the test needs a device (added automatically to tests using the fixtures)
+  hardware       only meaningful on real silicon: skipped on the virtual board
+Code that raises on the device raises Board's DeviceError (the MicroPython
+traceback is its message); code still running after --board-timeout raises
+BoardTimeout, and the board is interrupted and reset for the next test.
+"""
+
+import os
+import time
+
+import pytest
+
+from .errors import UserError
+
+BOARD_FIXTURES = ("board", "umalloc_board")
+DEFAULT_TIMEOUT = 10.0
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("umalloc", "MicroPython board over serial (umalloc plugin)")
+    group.addoption("--port", default=os.environ.get("UMALLOC_PORT"), metavar="PORT",
+                    help="serial port of a MicroPython board, e.g. /dev/ttyACM0 (env UMALLOC_PORT); "
+                    "default: start a virtual board (MicroPython unix port on a pty)")
+    group.addoption("--board", dest="umalloc_board_name", default=None, metavar="NAME",
+                    help="board profile used to deploy umalloc (pico, esp32, unix); default: "
+                    "detected, or 'unix' for the virtual board")
+    group.addoption("--baud", type=int, default=115200, help="serial speed (default 115200)")
+    group.addoption("--no-deploy", action="store_true",
+                    help="use the umalloc already on the board instead of copying lib/umalloc")
+    group.addoption("--board-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                    help="longest one device call may run before it is interrupted "
+                    "(default %.0f)" % DEFAULT_TIMEOUT)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "board: the test needs a MicroPython device (real or virtual)")
+    config.addinivalue_line("markers", "hardware: only meaningful on real silicon; "
+                            "skipped on the virtual board")
+    port = config.getoption("port")
+    if port and "://" not in port and not os.path.exists(port):
+        raise pytest.UsageError("--port %s does not exist: list boards with `umalloc devices`, "
+                                "or leave out --port to use the virtual board" % port)
+    if config.getoption("board_timeout") <= 0:
+        raise pytest.UsageError("--board-timeout must be a positive number of seconds")
+
+
+def _uses_board(item):
+    return any(name in BOARD_FIXTURES for name in getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    wanted = [item for item in items if _uses_board(item)]
+    for item in wanted:
+        item.add_marker(pytest.mark.board)
+    port = config.getoption("port")
+    if not port:
+        reason = "needs real silicon: running on the virtual board (pass --port to use a board)"
+        for item in items:
+            if item.get_closest_marker("hardware"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+    elif wanted:
+        # One clear error before any test runs, not the same one per test.
+        from .board import Board
+        try:
+            Board(port, baud=config.getoption("baud"), timeout=config.getoption("board_timeout")).close()
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+class _Session:
+    """What the board fixtures share over a session: the port, the open Board, deploy state."""
+
+    def __init__(self, config):
+        self.config = config
+        self.port = config.getoption("port")
+        self.virtual = None
+        self.board = None
+        self.deployed = False
+
+    def start(self):
+        if not self.port:
+            from .vboard import VirtualBoard
+            self.virtual = VirtualBoard().start()
+            self.port = self.virtual.port
+        self.open()
+
+    def open(self):
+        from .board import Board
+        self.board = Board(self.port, baud=self.config.getoption("baud"),
+                           timeout=self.config.getoption("board_timeout"))
+
+    def close_board(self):
+        if self.board is not None:
+            self.board.close()
+            self.board = None
+
+    def stop(self):
+        self.close_board()
+        if self.virtual is not None:
+            self.virtual.stop()
+            self.virtual = None
+
+    def deploy(self):
+        """lib/umalloc onto the board, once: Engineer B's deploy (mpy) when present."""
+        if self.deployed or self.config.getoption("no_deploy"):
+            return
+        started = time.monotonic()
+        name = self.config.getoption("umalloc_board_name") or ("unix" if self.virtual else None)
+        try:
+            from . import deploy as deploy_module
+        except ImportError:
+            deploy_module = None
+        if deploy_module is not None:
+            self.close_board()    # deploy opens the port itself
+            try:
+                deploy_module.deploy(self.port, board=name, mode="mpy", progress=None,
+                                     baud=self.config.getoption("baud"))
+            finally:
+                self.open()
+        else:
+            from . import LIB_DIR
+            for path in sorted((LIB_DIR / "umalloc").glob("*.py")):
+                self.board.fs_put(path, "lib/umalloc/" + path.name)
+        self.deployed = True
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line("umalloc: deployed lib/umalloc to %s in %.1f s"
+                                % (self.port, time.monotonic() - started))
+
+
+@pytest.fixture(scope="session")
+def _umalloc_session(request):
+    state = _Session(request.config)
+    try:
+        state.start()
+    except UserError as exc:
+        state.stop()
+        pytest.exit("umalloc: %s" % exc, returncode=2)
+    yield state
+    state.stop()
+
+
+@pytest.fixture
+def board(_umalloc_session):
+    """A connected Board (raw REPL) on --port or on the session's virtual board."""
+    if _umalloc_session.board is None:
+        _umalloc_session.open()
+    return _umalloc_session.board
+
+
+@pytest.fixture
+def umalloc_board(_umalloc_session):
+    """A Board with umalloc deployed, soft-reset before the test: fresh heap, umalloc importable."""
+    state = _umalloc_session
+    if state.board is None:
+        state.open()
+    state.deploy()
+    state.board.reset()
+    state.board.exec("import umalloc")
+    return state.board
