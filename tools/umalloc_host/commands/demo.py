@@ -1,15 +1,20 @@
 """`umalloc demo`: the first thing to run - umalloc fragmenting live on a board."""
 
+import argparse
+import textwrap
+
 from .. import demo
 
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "demo", help="deploy umalloc to the virtual board (or --port) and watch it fragment",
-        description="Start the virtual board (MicroPython unix port on a pty) unless --port is "
+        "demo", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="deploy umalloc to the virtual board (or --port) and watch it fragment",
+        description=textwrap.fill(
+            "Start the virtual board (MicroPython unix port on a pty) unless --port is "
                     "given, deploy umalloc to it, run a workload that fragments the arena "
                     "(generated churn, or --trace FILE), and show the fragmentation figures "
-                    "as they change, then a summary.  Ends by itself after --seconds.",
+                    "as they change, then a summary.  Ends by itself after --seconds.", 79),
         epilog="examples:  umalloc demo\n"
                "           umalloc demo --trace /work/shared/traces/churn.trace --seconds 10\n"
                "           umalloc demo --port /dev/ttyACM0          (a Pico with MicroPython)")

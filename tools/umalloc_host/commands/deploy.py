@@ -1,16 +1,21 @@
 """`umalloc deploy`: copy umalloc to :lib/umalloc/ on a board."""
 
+import argparse
+import textwrap
+
 from .. import deploy as deployer
 
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "deploy", help="build .mpy for the board and copy umalloc to :lib/umalloc/",
-        description="Compile lib/umalloc with mpy-cross for the board's arch, copy it to "
+        "deploy", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="build .mpy for the board and copy umalloc to :lib/umalloc/",
+        description=textwrap.fill(
+            "Compile lib/umalloc with mpy-cross for the board's arch, copy it to "
                     ":lib/umalloc/ on the device (with mpremote, or adafruit-ampy with --ampy), "
                     "write :lib/umalloc_board.py with the profile's arena layout, then check "
                     "that `import umalloc` works there.  The previous copy stays in use until "
-                    "the new one is complete.",
+                    "the new one is complete.", 79),
         epilog="examples:  umalloc deploy --port /dev/ttyACM0 --board pico\n"
                "           umalloc deploy --port /dev/ttyUSB0 --board esp32 --app\n"
                "find the port with `umalloc devices`; for the virtual board run `umalloc vboard`.")

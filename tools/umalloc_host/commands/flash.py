@@ -1,14 +1,19 @@
 """`umalloc flash`: MicroPython firmware onto a board (esptool, or the Pico's UF2 drive)."""
 
+import argparse
+import textwrap
+
 from .. import flashing
 
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "flash", help="flash MicroPython firmware (ESP32: esptool; Pico: copy to the RPI-RP2 drive)",
-        description="Check that FIRMWARE is built for the board's chip (ESP image header / UF2 "
+        "flash", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="flash MicroPython firmware (ESP32: esptool; Pico: copy to the RPI-RP2 drive)",
+        description=textwrap.fill(
+            "Check that FIRMWARE is built for the board's chip (ESP image header / UF2 "
                     "family id), then flash it: esptool write-flash at the profile's offset for "
-                    "the ESP32, a copy to the RPI-RP2 drive (BOOTSEL mode) for the Pico.",
+                    "the ESP32, a copy to the RPI-RP2 drive (BOOTSEL mode) for the Pico.", 79),
         epilog="examples:  umalloc flash --board esp32 --port /dev/ttyUSB0 ESP32_GENERIC.bin --erase\n"
                "           umalloc flash --board pico RPI_PICO.uf2")
     p.add_argument("firmware", help="the .bin (ESP32) or .uf2 (Pico) file")
