@@ -102,3 +102,13 @@ def test_missing_file_and_virtual_board(files, capsys):
     assert "not found" in capsys.readouterr().err
     assert main(["flash", "--board", "unix", str(files["pico.uf2"])]) == 2
     assert "takes no firmware" in capsys.readouterr().err
+
+
+def test_esptool_failure_is_one_line_with_what_to_do(files, capsys):
+    """A port whose device is not an ESP32 bootloader: esptool runs and fails, we say what next."""
+    from _fakeports import GarbagePort
+    with GarbagePort() as dev:
+        assert main(["flash", "--board", "esp32", "--port", dev.port,
+                     str(files["esp32.bin"])]) == 2
+    assert "esptool failed" in capsys.readouterr().err
+    assert dev.received                       # esptool really talked to the port
