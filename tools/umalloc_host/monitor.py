@@ -190,6 +190,8 @@ def watch(lines, log_path=None, csv_path=None, title="", plain=None, console=Non
                     state.status = str(item)
                     view.status(str(item))
                 elif item is not None:
+                    if state.status == "waiting for data":
+                        state.status = "receiving"
                     if isinstance(item, (bytes, bytearray)):
                         item = LineSplitter._text(item)
                     for kind, value in scan_line(item):
