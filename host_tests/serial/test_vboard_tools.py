@@ -1,0 +1,125 @@
+"""The virtual board works with the real, unchanged mpremote and ampy command lines."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from umalloc_host.board import Board
+from umalloc_host.vboard import VirtualBoard
+
+BIN = Path(sys.executable).parent
+
+
+def _tool(name, *args, timeout=60):
+    exe = BIN / name
+    if not exe.exists():
+        pytest.fail("%s is not installed next to %s: run ./dev setup" % (name, sys.executable))
+    proc = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, "%s %s failed:\n%s%s" % (name, args, proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def vb():
+    with VirtualBoard() as board:
+        yield board
+
+
+def _mpremote(vb, *args):
+    return _tool("mpremote", "connect", vb.port, *args)
+
+
+def test_mpremote_exec_run_cp_ls(vb, tmp_path):
+    assert _mpremote(vb, "exec", "print(6 * 7)").strip() == "42"
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('run on', sys.implementation.name)\n")
+    assert _mpremote(vb, "run", script).strip() == "run on micropython"     # soft-resets first
+    module = tmp_path / "greet.py"
+    module.write_text("WORD = 'hi from lib'\n")
+    _mpremote(vb, "mkdir", ":lib/pkg")
+    _mpremote(vb, "cp", module, ":lib/greet.py")
+    assert (Path(vb.root) / "lib" / "greet.py").read_text() == module.read_text()
+    listing = _mpremote(vb, "ls", ":lib")
+    assert "greet.py" in listing and "pkg/" in listing
+    # lib/ is on the board's sys.path, as on a real board.
+    assert _mpremote(vb, "exec", "import greet; print(greet.WORD)").strip() == "hi from lib"
+    # The sandbox is the board's "/" -- not the host's root.
+    assert "greet.py" in _mpremote(vb, "fs", "ls", ":/lib")
+
+
+def test_mpremote_soft_reset_clears_state(vb):
+    out = _mpremote(vb, "exec", "x = 5", "soft-reset", "exec",
+                    "print('x' in globals())")
+    assert out.strip() == "False"
+
+
+def test_ampy_put_run_ls(vb, tmp_path):
+    script = tmp_path / "blink.py"
+    script.write_text("print('ampy ran me')\n")
+    _tool("ampy", "--port", vb.port, "put", script, "blink.py")
+    assert (Path(vb.root) / "blink.py").read_text() == script.read_text()
+    assert "/blink.py" in _tool("ampy", "--port", vb.port, "ls").split()
+    assert _tool("ampy", "--port", vb.port, "run", script).strip() == "ampy ran me"
+
+
+def test_soft_reset_prints_what_a_board_prints(vb):
+    with Board(vb.port, timeout=5) as b:
+        b.exec("y = 1")
+        before = vb.pid
+        b.reset()                      # Ctrl-D in the raw REPL: the process is replaced
+        assert vb.pid != before
+        assert b.exec("print('y' in globals())").strip() == "False"
+    # Friendly REPL: Ctrl-D gives "MPY: soft reboot" and the banner.
+    import serial
+    with serial.Serial(vb.port, timeout=0.2) as port:
+        port.write(b"\r\x03\x02")
+        time.sleep(0.3)
+        port.read(4096)
+        port.write(b"\x04")
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b">>> " not in seen.rsplit(b"soft reboot", 1)[-1] and time.monotonic() < deadline:
+            seen += port.read(256)
+    assert b"MPY: soft reboot\r\n" in seen
+    assert b"MicroPython" in seen.split(b"MPY: soft reboot", 1)[1]
+
+
+def test_killed_child_is_restarted(vb):
+    first = vb.pid
+    restarts = vb.restarts
+    vb.kill_child()                     # a crash / brown-out
+    deadline = time.monotonic() + 10
+    while (vb.pid in (None, first)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert vb.pid not in (None, first) and vb.restarts == restarts + 1
+    assert _tool("mpremote", "connect", vb.port, "exec", "print('back')").strip() == "back"
+
+
+def test_ctrl_c_interrupts_running_code(vb):
+    with Board(vb.port, timeout=5) as b:
+        pid = vb.pid
+        b._t.exec_raw_no_follow("while True:\n    pass")
+        time.sleep(0.3)
+        b._t.serial.write(b"\x03")
+        out, done = b._read_to_eof(time.monotonic() + 5)
+        err, done = b._read_to_eof(time.monotonic() + 5)
+        assert done and "KeyboardInterrupt" in err.decode()
+        assert vb.pid == pid            # interrupted, not killed
+        b.reset()
+
+
+def test_stop_leaves_no_process_and_frees_the_port(tmp_path):
+    board = VirtualBoard(heap="64k", root=tmp_path / "fs")
+    board.start()
+    port, pid = board.port, board.pid
+    assert os.path.exists(port)
+    assert _tool("mpremote", "connect", port, "exec",
+                 "import os; print(os.listdir('/'))").strip() == "['lib']"
+    board.stop()
+    assert not os.path.exists("/proc/%d" % pid) or \
+        open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+    assert (tmp_path / "fs" / "lib").is_dir()          # a given --root is kept
