@@ -1,0 +1,68 @@
+"""`umalloc plot`: a real PNG from a recorded log, with the instants and failures asked for."""
+
+import json
+import struct
+
+from umalloc import frame
+from umalloc_host import framebench
+from umalloc_host.cli import main
+from umalloc_host.monitor import watch
+from umalloc_host.plot import failure_times, pick_instants
+
+
+def _record(path, n=120):
+    """A log the way `umalloc monitor --log` writes it, from a workload that fails sometimes."""
+    a = framebench.layout_arena("esp32")
+    lines, live = [], []
+    for i, _ in enumerate(framebench.churn(a, steps=n * 3, seed=4)):
+        if i % 3 == 0:
+            if i == 150:
+                live.append(a.malloc(a.stats()["free"] + 100))     # surely fails
+            lines.append(frame.encode(a, seq=i // 3, ms=50 * (i // 3)))
+    clock = iter(1000.0 + 0.05 * k for k in range(10 ** 6))
+    watch(iter(lines), log_path=path, plain=True, clock=lambda: next(clock))
+    return lines
+
+
+def _png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR" and data.rstrip().endswith(b"IEND\xaeB`\x82")
+    return struct.unpack(">II", data[16:24])
+
+
+def test_plot_writes_a_png_of_sensible_size(tmp_path, capsys):
+    log = tmp_path / "run.jsonl"
+    _record(log)
+    png = tmp_path / "frag.png"
+    assert main(["plot", str(log), "-o", str(png), "--at", "0", "2.5", "5.9"]) == 0
+    w, h = _png_size(png)
+    assert 800 <= w <= 2000 and 700 <= h <= 2000, (w, h)
+    assert 20_000 < png.stat().st_size < 2_000_000
+    said = capsys.readouterr().out
+    assert "120 frames" in said and "maps at 0, 2.5, 5.9 s" in said
+
+
+def test_failures_and_instants_come_from_the_log(tmp_path):
+    log = tmp_path / "run.jsonl"
+    _record(log)
+    frames = [json.loads(ln) for ln in log.read_text().splitlines()]
+    ts = [f["t"] - frames[0]["t"] for f in frames]
+    fails = failure_times(frames, ts)
+    assert fails and all(0 < t <= ts[-1] for t in fails)
+    rises = sum(1 for a, b in zip(frames, frames[1:])
+                if b["fail"] + sum(q["fail"] for q in b["partitions"])
+                > a["fail"] + sum(q["fail"] for q in a["partitions"]))
+    assert len(fails) == rises
+    assert pick_instants(ts, []) == [0, 60, 119]
+    assert pick_instants(ts, [3.0]) == [60]
+
+
+def test_plot_errors_are_one_line(tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "none.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("not json\n{}\n")
+    assert main(["plot", str(empty), "-o", str(tmp_path / "x.png")]) == 2
+    assert "no frames" in capsys.readouterr().err
+    assert main(["plot", str(empty), "-o", str(tmp_path / "x.jpg")]) == 2
