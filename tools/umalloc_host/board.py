@@ -118,6 +118,7 @@ class Board:
         (with the device's traceback) if the code raised, BoardTimeout if it is
         still running after `timeout` seconds (default: the board's timeout).
         """
+        __tracebackhide__ = True    # pytest shows the device's traceback, not this frame
         timeout = self.timeout if timeout is None else timeout
         try:
             self._t.exec_raw_no_follow(code)
@@ -139,6 +140,7 @@ class Board:
 
     def eval(self, expr, timeout=None):
         """The value of a Python expression on the device (it must have a literal repr)."""
+        __tracebackhide__ = True
         text = self.exec("print(repr(%s))" % expr, timeout=timeout).strip()
         try:
             return ast.literal_eval(text)

@@ -1,0 +1,96 @@
+"""The pytest plugin as another project would use it: a separate pytest run on a test file."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from umalloc_host.vboard import VirtualBoard
+
+OTHER_PROJECT_TESTS = '''
+import pytest
+from umalloc_host.board import DeviceError
+
+def test_uses_umalloc(umalloc_board):
+    assert umalloc_board.eval("umalloc.Arena(4096, partitions=()).malloc(100) > 0") is True
+
+def test_hangs(board):
+    board.exec("while True:\\n    pass")
+
+def test_after_the_hang(umalloc_board):
+    assert umalloc_board.eval("1 + 1") == 2
+
+def test_device_raises(board):
+    board.exec("import umalloc\\numalloc.Arena(4096, partitions=()).free(12345)")
+
+@pytest.mark.hardware
+def test_needs_silicon(board):
+    pass
+
+def test_plain_host_test():
+    assert True
+'''
+
+
+def _pytest(tmp_path, *args, env_port=None, timeout=120):
+    (tmp_path / "test_other.py").write_text(OTHER_PROJECT_TESTS)
+    env = dict(os.environ)
+    env.pop("UMALLOC_PORT", None)
+    if env_port:
+        env["UMALLOC_PORT"] = env_port
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfs", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_other.py"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=env)
+
+
+def test_plugin_on_the_virtual_board(tmp_path):
+    proc = _pytest(tmp_path, "--board-timeout", "2")
+    out = proc.stdout
+    assert "2 failed, 3 passed, 1 skipped" in out, out + proc.stderr
+    assert "FAILED test_other.py::test_hangs" in out and "BoardTimeout" in out
+    # The device's traceback is the failure message.
+    assert "FAILED test_other.py::test_device_raises" in out and "ERR_MEM_INVALID_ADDR" in out
+    assert "needs real silicon" in out                    # the hardware marker's reason
+
+
+def test_plugin_with_port_from_environment(tmp_path):
+    with VirtualBoard() as vb:
+        proc = _pytest(tmp_path, "--board-timeout", "2", "-k", "uses_umalloc or needs_silicon",
+                       env_port=vb.port)
+    # With a port given the hardware test runs (the plugin cannot tell a pty from silicon).
+    assert "2 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_wrong_port_is_one_clear_error(tmp_path):
+    proc = _pytest(tmp_path, "--port", "/dev/umalloc-no-such-port")
+    assert proc.returncode == 4                            # pytest's usage error
+    assert "/dev/umalloc-no-such-port does not exist" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_port_without_micropython_is_one_clear_error(tmp_path):
+    import pty
+    import tty
+    master, slave = pty.openpty()      # a terminal nobody answers on
+    tty.setraw(slave)
+    try:
+        proc = _pytest(tmp_path, "--port", os.ttyname(slave))
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "no MicroPython raw REPL answered" in proc.stderr
+    assert proc.stdout.count("Traceback") == 0
+
+
+def test_no_board_started_without_board_tests(tmp_path):
+    (tmp_path / "test_plain.py").write_text("def test_x():\n    assert 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+         str(tmp_path / "test_plain.py"), "--setup-show"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert "1 passed" in proc.stdout
+    assert "_umalloc_session" not in proc.stdout
