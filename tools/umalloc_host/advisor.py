@@ -48,10 +48,14 @@ def class_peaks(trace, block_sizes):
     return peak
 
 
+MIN_SHARE = 0.03         # a block size asked for less often than this is left to the heap
+
+
 def candidates(trace):
     """Block sizes worth trying: the most requested (rounded) sizes, small ones first."""
-    counts = Counter(block_size_for(n) for n in trace.sizes() if n <= PARTITION_CAP)
-    return sorted(s for s, _ in counts.most_common(MAX_CANDIDATES))
+    sizes = trace.sizes()
+    counts = Counter(block_size_for(n) for n in sizes if n <= PARTITION_CAP)
+    return sorted(s for s, c in counts.most_common(MAX_CANDIDATES) if c >= MIN_SHARE * len(sizes))
 
 
 def layout_for(trace, block_sizes, policy="first", share=1.0):
@@ -99,33 +103,27 @@ class Advice:
 
 
 def advise(trace, progress=None):
-    """Greedy search over partition sets, then share of peak and policy; returns Advice."""
+    """Greedy search over partition sets, then each partition's count, then the policy.
+
+    Two starting points: no partitions, and one partition for each of the most
+    requested sizes (sizes that only pay off together are found from there).
+    """
     def cost(layout, hint=None):
         if progress:
             progress()
         return min_arena(umalloc_factory(layout), trace, hint=hint)
 
-    best_set = []
-    best = baseline = cost(Layout((), "first"))
+    baseline = cost(Layout((), "first"))
     pool = candidates(trace)
-    for _ in range(MAX_PARTITIONS):
-        round_best = None
-        for s in pool:
-            if s in best_set:
-                continue
-            arena = cost(layout_for(trace, best_set + [s]), hint=best)
-            if arena < best and (round_best is None or arena < round_best[0]):
-                round_best = (arena, s)
-        if round_best is None:
-            break
-        best, s = round_best
-        best_set.append(s)
-    best_layout = layout_for(trace, best_set)
-    for share in (0.9, 0.75):                  # spills go to larger blocks or the heap
-        layout = layout_for(trace, best_set, share=share)
-        arena = cost(layout, hint=best)
+    starts = [[]]
+    if len(pool) > 1:
+        starts.append(sorted(pool, key=lambda s: -trace.sizes().count(s))[:MAX_PARTITIONS])
+    best, best_layout = baseline, Layout((), "first", None, "advised")
+    for start in starts:
+        arena, layout = _refine(trace, sorted(start), pool, cost, best)
         if arena < best:
             best, best_layout = arena, layout
+    # which heap policy
     tried = [("first", best)]
     for policy in POLICIES[1:]:
         layout = Layout(best_layout.partitions, policy, None, "advised")
@@ -135,3 +133,52 @@ def advise(trace, progress=None):
             best, best_layout = arena, layout
     best_layout.arena_size = best
     return Advice(best_layout, best, trace, tried, baseline)
+
+
+def _refine(trace, chosen, pool, cost, bound):
+    """From block sizes `chosen`: add sizes while that helps, then tune each count."""
+    layout = layout_for(trace, chosen)
+    best = cost(layout, hint=bound)
+    # 1. which block sizes: add the one that shrinks the arena most, while one does
+    while len(chosen) < MAX_PARTITIONS:
+        round_best = None
+        for s in pool:
+            if s in chosen:
+                continue
+            trial = layout_for(trace, chosen + [s])
+            arena = cost(trial, hint=best)
+            if arena < best and (round_best is None or arena < round_best[0]):
+                round_best = (arena, s, trial)
+        if round_best is None:
+            break
+        best, s, layout = round_best
+        chosen = chosen + [s]
+    # 2. how many blocks each: fewer than the class's peak lets the rare peak spill into a
+    #    larger partition or the heap instead of reserving blocks that sit idle; none at
+    #    all when the partition does not pay for itself
+    for _ in range(2):
+        improved = False
+        i = 0
+        while i < len(layout.partitions):
+            size, count = layout.partitions[i]
+            for factor in (0, 0.5, 0.75, 0.9, 1.1, 1.25):
+                n = int(count * factor + 0.5)
+                if (n < 2 and factor) or n == count:
+                    continue
+                parts = list(layout.partitions)
+                if n:
+                    parts[i] = (size, n)
+                else:
+                    del parts[i]
+                trial = Layout(parts, "first", None, "advised")
+                arena = cost(trial, hint=best)
+                if arena < best:
+                    best, layout, improved = arena, trial, True
+                    if not n:
+                        break
+                    count = n
+            if i < len(layout.partitions) and layout.partitions[i][0] == size:
+                i += 1
+        if not improved:
+            break
+    return best, layout
