@@ -163,3 +163,43 @@ def test_board_vanishing_mid_copy_is_reported(tmp_path):
     assert "lost" in msg and ":lib/umalloc.new" in msg and "run `umalloc deploy` again" not in msg
     assert _tree(str(tmp_path), "lib/umalloc") is None          # nothing was swapped in
     assert len(_tree(str(tmp_path), "lib/umalloc.new")) == 2     # the partial copy it names
+
+
+class _ProbeOnly:
+    """A link whose device answers only the probe: for the refusal rules, which need no more."""
+
+    name = "fake"
+
+    def __init__(self, platform, impl, tag, version="3.4.0; MicroPython v1.20.0"):
+        self.reply = repr((platform, impl, tag, version))
+        self.sent = []
+
+    def exec(self, code, on_output=None, timeout=10):
+        self.sent.append(code)
+        return self.reply + "\r\n"
+
+
+def _built(arch):
+    return mpybuild.build(arch, progress=None)
+
+
+def test_refuses_an_older_mpy_format_before_writing():
+    from umalloc_host import profiles
+    from umalloc_host.errors import UserError
+    link = _ProbeOnly("rp2", "micropython", 6 | 2 << 8 | 4 << 10)      # v6.2, armv6m
+    with pytest.raises(UserError, match=r"loads \.mpy v6\.2, mpy-cross makes v6\.3.*--source"):
+        deployer.check_device(link, profiles.load("pico"), "mpy", _built("armv6m"))
+    assert len(link.sent) == 1                                          # only the probe
+
+
+def test_refuses_circuitpython_and_names_the_right_board():
+    from umalloc_host import profiles
+    from umalloc_host.errors import UserError
+    with pytest.raises(UserError, match="circuitpython, not MicroPython"):
+        deployer.check_device(_ProbeOnly("RP2040", "circuitpython", 0), profiles.load("pico"),
+                              "py")
+    esp = _ProbeOnly("esp32", "micropython", 6 | 3 << 8 | 10 << 10)
+    with pytest.raises(UserError, match="runs xtensawin code but --board pico .* --board esp32"):
+        deployer.check_device(esp, profiles.load("pico"), "mpy", _built("armv6m"))
+    assert deployer.detect_board(esp) == "esp32"
+    assert deployer.detect_board(_ProbeOnly("rp2", "micropython", 6 | 3 << 8 | 4 << 10)) == "pico"

@@ -66,3 +66,11 @@ def test_host_build_runs_on_the_unix_port(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("umalloc/__init__.mpy")
     assert "ok " in done.stdout
+
+
+@pytest.mark.parametrize("arch", BOARD_ARCHS)
+def test_firmware_scripts_compile_for_the_boards(arch, tmp_path):
+    """boot.py, main.py and the demo workload run on the boards: MicroPython syntax only."""
+    from umalloc_host import FIRMWARE_DIR
+    for name in ("boot.py", "main.py", "demo.py"):
+        mpybuild.compile_one(FIRMWARE_DIR / name, tmp_path / (name + ".mpy"), arch)
