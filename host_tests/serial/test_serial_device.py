@@ -85,3 +85,18 @@ def test_chatty_program_still_times_out(umalloc_board):
         raise AssertionError("an endless printing loop returned")
     assert "tick" in "".join(seen)
     assert b.eval("2 * 21") == 42
+
+
+def test_report_frames_read_back_over_serial(umalloc_board):
+    b = umalloc_board
+    code = ("a = umalloc.Arena(4096, partitions=((16, 8),))\n"
+            "print('ordinary output between frames')\n"
+            "for n in (100, 200, 300):\n"
+            "    a.malloc(n)\n"
+            "    umalloc.report(arena=a)\n")
+    frames = list(b.frames(10, code=code))
+    assert [f["live_blocks"] for f in frames] == [1, 2, 3]
+    assert all(f["arena_size"] == 4096 and f["partitions"][0]["nblks"] == 8 for f in frames)
+    assert frames[-1]["used"] >= 600 and frames[-1]["free"] < frames[0]["free"]
+    # The arena is still there afterwards and agrees with the last frame.
+    assert b.eval("a.stats()['free']") == frames[-1]["free"]

@@ -207,27 +207,31 @@ class Board:
         deadline = time.monotonic() + timeout
         if code is not None:
             self._t.exec_raw_no_follow(code)
+        serial = self._t.serial
         line = bytearray()
         finished = False
-        while time.monotonic() < deadline and not finished:
-            waiting = self._t.serial.in_waiting
-            chunk = self._t.serial.read(waiting or 1)
-            for byte in chunk:
-                if byte == 4 and code is not None:    # end of the program's output
-                    finished = True
-                    break
-                if byte == 10:
-                    decoded = frame.decode(line.decode("utf-8", "replace").strip())
-                    line.clear()
-                    if decoded is not None:
-                        yield decoded
-                else:
-                    line.append(byte)
-        if code is not None:
-            if finished:
-                self._read_to_eof(time.monotonic() + self.timeout)    # the error part
+        while time.monotonic() < deadline:
+            # Byte by byte: after the program's end marker the bytes belong to mpremote.
+            byte = serial.read(1)
+            if not byte:
+                continue
+            if byte == b"\x04" and code is not None:
+                finished = True
+                break
+            if byte == b"\n":
+                decoded = frame.decode(line.decode("utf-8", "replace").strip())
+                line.clear()
+                if decoded is not None:
+                    yield decoded
             else:
+                line += byte
+        if code is not None:
+            if not finished:
                 self.recover()
+                return
+            err, _ = self._read_to_eof(time.monotonic() + self.timeout)
+            if err:
+                raise DeviceError(err.decode("utf-8", "replace"))
 
     # -- lifetime --
 
