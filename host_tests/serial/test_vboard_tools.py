@@ -123,3 +123,32 @@ def test_stop_leaves_no_process_and_frees_the_port(tmp_path):
     assert not os.path.exists("/proc/%d" % pid) or \
         open("/proc/%d/stat" % pid).read().split()[2] == "Z"
     assert (tmp_path / "fs" / "lib").is_dir()          # a given --root is kept
+
+
+def test_umalloc_vboard_command_prints_port_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    env = dict(os.environ, UMALLOC_VBOARD_PORT_FILE=str(tmp_path / "vboard.port"))
+    proc = subprocess.Popen([str(BIN / "umalloc"), "vboard", "--heap", "96k", "--root", str(tmp_path / "fs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("virtual board on /dev/"), first
+        port = first.split()[3]
+        assert (tmp_path / "vboard.port").read_text().strip() == port    # for `umalloc monitor`
+        assert _tool("mpremote", "connect", port, "exec",
+                     "import micropython; print('up')").strip() == "up"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not (tmp_path / "vboard.port").exists()
+    assert (tmp_path / "fs" / "lib").is_dir()
+
+
+def test_umalloc_vboard_rejects_a_bad_heap():
+    proc = subprocess.run([str(BIN / "umalloc"), "vboard", "--heap", "lots"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "--heap 'lots' is not a size" in proc.stderr and "Traceback" not in proc.stderr

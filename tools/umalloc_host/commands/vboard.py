@@ -37,6 +37,7 @@ def run(args):
         os.makedirs(args.root, exist_ok=True)
     board = VirtualBoard(heap=args.heap, root=args.root)
     board.start()
+    port_file = _announce(board.port)
     # `kill` stops it as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -55,3 +56,33 @@ def run(args):
         return 0
     finally:
         board.stop()
+        _withdraw(port_file, board.port)
+
+
+def _port_file():
+    try:
+        from ..serialsource import VBOARD_PORT_FILE
+        return VBOARD_PORT_FILE
+    except ImportError:
+        return None
+
+
+def _announce(port):
+    """Write the port where `umalloc monitor` (and friends) look for a running virtual board."""
+    path = _port_file()
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(port + "\n")
+    except OSError:
+        return None      # only a convenience: the port is printed anyway
+    return path
+
+
+def _withdraw(path, port):
+    try:
+        if path is not None and path.read_text().strip() == port:
+            path.unlink()
+    except OSError:
+        pass
