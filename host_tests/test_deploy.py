@@ -2,15 +2,18 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 import serial
 
 from umalloc_host import deploy as deployer
-from umalloc_host import devlink, mpybuild
+from umalloc_host import devlink, mpybuild, profiles
 from umalloc_host.cli import main
 
 from _fakeports import GarbagePort, virtual_board
+
+UNIX_ARCH = profiles.mpy_arch(profiles.load("unix"))
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,8 @@ def test_deploy_mpy_then_import_on_the_board(vboard, capsys):
     assert names == sorted(s.stem + ".mpy" for s in mpybuild.sources())
     assert os.path.isfile(os.path.join(vboard.root, "lib", "umalloc_board.py"))
     assert _tree(vboard.root, "lib/umalloc.new") is None     # staging folder swapped in
+    for built in mpybuild.build(UNIX_ARCH, progress=None):    # byte for byte what was built
+        assert (Path(vboard.root) / "lib" / "umalloc" / built.name).read_bytes() == built.read_bytes()
     word, where = _board_imports_umalloc(vboard.port)
     assert word == "ok" and where.endswith("lib/umalloc/__init__.mpy")
 
