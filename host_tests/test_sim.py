@@ -1,0 +1,109 @@
+"""`umalloc sim` and the min-arena search, checked against umalloc.Arena directly."""
+
+import json
+
+import umalloc
+from umalloc_host import simulate, traces
+from umalloc_host.cli import main
+from umalloc_host.refalloc import FirstFit8
+
+SMALL = traces.generate(seed=3, events=400, max_live=30)
+
+
+def _write(tmp_path, trace, name="small.trace"):
+    path = tmp_path / name
+    path.write_text("# generated\n" + trace.text())
+    return path
+
+
+def _table(out):
+    """Rows of the printed table as dicts keyed by its header."""
+    lines = out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("trace "))
+    keys = lines[head].split()
+    rows = []
+    for ln in lines[head + 2:]:
+        if not ln.strip():
+            break
+        rows.append(dict(zip(keys, ln.split())))
+    return rows
+
+
+def test_sim_matches_a_direct_replay(tmp_path, capsys):
+    path = _write(tmp_path, SMALL)
+    arena = int(SMALL.peak_live * 1.1)
+    assert main(["sim", str(path), "--arena", str(arena), "--policy", "all"]) == 0
+    rows = {r["allocator"]: r for r in _table(capsys.readouterr().out)}
+    assert set(rows) == {"umalloc/first", "umalloc/best", "umalloc/twoended", "firstfit8", "buddy"}
+    for policy in umalloc.POLICIES:
+        a = umalloc.Arena(arena, partitions=umalloc.arena.DEFAULT_PARTITIONS, policy=policy)
+        live, failed = {}, 0
+        for op, ident, n in SMALL.events:          # the replay written out by hand
+            if op == "a":
+                p = a.malloc(n)
+            elif op == "f":
+                p = live.pop(ident, None)
+                if p is not None:
+                    a.free(p)
+                continue
+            else:
+                p = a.realloc(live[ident], n) if ident in live else a.malloc(n)
+            if p is None:
+                failed += 1
+            else:
+                live[ident] = p
+        a.check()
+        st = a.stats()
+        row = rows["umalloc/" + policy]
+        assert int(row["failed"]) == failed
+        assert int(row["fail_frag"]) == st["fail_fragmented"]
+        assert int(row["min_ever_free"]) == st["min_ever_free"]
+        assert int(row["end_largest"]) == st["largest_free"]
+        assert int(row["arena"]) == arena
+    assert int(rows["buddy"]["failed"]) > 0        # 1.1x peak is too tight for power-of-two blocks
+
+
+def test_min_arena_is_the_smallest_that_replays_cleanly():
+    make = simulate.umalloc_factory(simulate.Layout((), "first"))
+    m = simulate.min_arena(make, SMALL)
+    assert m >= SMALL.peak_live
+    assert simulate.fits(make, m, SMALL)
+    assert not simulate.fits(make, m - 8, SMALL)
+    f = simulate.min_arena(FirstFit8, SMALL)
+    assert simulate.fits(FirstFit8, f, SMALL) and not simulate.fits(FirstFit8, f - 8, SMALL)
+
+
+def test_sim_min_arena_layout_and_png(tmp_path, capsys):
+    path = _write(tmp_path, SMALL)
+    layout = tmp_path / "layout.json"
+    layout.write_text(json.dumps({"arena_size": 8192, "partitions": [[8, 10], [24, 10]], "policy": "best"}))
+    png = tmp_path / "cmp.png"
+    assert main(["sim", str(path), "--layout", str(layout), "--min-arena", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    rows = {r["allocator"]: r for r in _table(out)}
+    assert set(rows) == {"umalloc/best", "firstfit8", "buddy"}
+    make = simulate.umalloc_factory(simulate.load_layout(layout))
+    assert int(rows["umalloc/best"]["min_arena"]) == simulate.min_arena(make, SMALL)
+    assert rows["buddy"]["min/peak"].endswith("x") and float(rows["buddy"]["min/peak"][:-1]) >= 1.0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sim_board_layout(capsys, tmp_path):
+    path = _write(tmp_path, SMALL)
+    assert main(["sim", str(path), "--board", "pico"]) == 0
+    out = capsys.readouterr().out
+    assert "128x16 B" in out
+    assert all(int(r["arena"]) == 65536 and r["failed"] == "0" for r in _table(out))
+
+
+def test_sim_user_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.trace"
+    bad.write_text("a 0 10\nf 1\n")
+    assert main(["sim", str(bad)]) == 2
+    assert "bad.trace:2:" in capsys.readouterr().err
+    layout = tmp_path / "l.json"
+    layout.write_text('{"partitions": [[10, 4]]}')
+    assert main(["sim", str(_write(tmp_path, SMALL)), "--layout", str(layout)]) == 2
+    assert "bad partitions" in capsys.readouterr().err
+    assert main(["sim", str(_write(tmp_path, SMALL)), "--arena", "64"]) == 2
+    assert "give a larger --arena" in capsys.readouterr().err
