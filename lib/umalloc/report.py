@@ -37,11 +37,11 @@ def report(stream=None, arena=None, width=frame.MAP_WIDTH):
     """Write one frame line of `arena` (default: umalloc's default arena) to `stream`.
 
     stream: anything with .write(str), e.g. machine.UART; default sys.stdout.
-    Returns the frame line.  Not for IRQ handlers or heap_lock (it allocates).
+    Returns None, so that calling it at the REPL does not echo the frame a second
+    time as a quoted string.  Not for IRQ handlers or heap_lock (it allocates).
     """
     line = frame.encode(arena if arena is not None else _default_arena(), width=width)
     _write(stream if stream is not None else sys.stdout, line)
-    return line
 
 
 def _sleep_ms(ms):
@@ -86,12 +86,11 @@ class Reporter:
         self._send_cb = self._scheduled
 
     def send(self):
-        """Send one frame now; returns the line."""
+        """Send one frame now (returns None: no second, quoted copy at the REPL)."""
         line = frame.encode(self.arena, width=self.width)
         _write(self.stream if self.stream is not None else sys.stdout, line)
         self.sent += 1
         self._last = _ticks()
-        return line
 
     def poll(self):
         """Send a frame if period_ms has passed since the last one (for a main loop)."""
