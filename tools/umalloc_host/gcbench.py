@@ -44,7 +44,13 @@ def pack(trace, out_path):
     return max(nslots, 1)
 
 
+class StartFailed(Exception):
+    """The interpreter ran out of heap before the player's setup was done."""
+
+
 def _parse(proc, what):
+    if "MemoryError" in proc.stdout and "RESULT" not in proc.stdout and "SETUP_DONE" not in proc.stdout:
+        raise StartFailed(what)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             f = line.split()
@@ -64,18 +70,42 @@ class Bench:
         self.dir = Path(workdir or self._tmp.name)
         self.packed = self.dir / "trace.bin"
         self.nslots = pack(trace, self.packed)
+        self.player = self._compiled_player()
         self._calibrate()
 
     def close(self):
         if self._tmp:
             self._tmp.cleanup()
 
+    def _compiled_player(self):
+        """The player as .mpy, so small heaps need not hold the compiler's working memory."""
+        import subprocess
+        from .mpybuild import mpy_cross_path
+        out = self.dir / "trace_player.mpy"
+        try:
+            subprocess.run([mpy_cross_path(), "-o", str(out), str(PLAYER)], check=True,
+                           capture_output=True, timeout=60)
+        except (UserError, OSError, subprocess.SubprocessError):
+            return None            # the source runs too, it just needs more heap to start
+        return out
+
     def _player(self, mode, heap, budget):
-        args = [str(PLAYER), mode, str(self.packed), str(self.nslots), str(budget)]
+        if self.player is not None:
+            args = ["-m", "trace_player"]
+            path = [self.dir]
+        else:
+            args, path = [str(PLAYER)], []
+        args += [mode, str(self.packed), str(self.nslots), str(budget)]
         if mode == "umalloc" and self.layout is not None:
             args += [",".join("%dx%d" % p for p in self.layout.partitions) or "-", self.layout.policy]
-        proc = unixport.run(args, heap=str(heap), timeout=300)
-        return _parse(proc, "%s, heap %s" % (mode, heap))
+        proc = unixport.run(args, heap=str(heap), path=path, timeout=300)
+        try:
+            return _parse(proc, "%s, heap %s" % (mode, heap))
+        except StartFailed:
+            # too small a heap to even start: every request counts as failed
+            return {"events": len(self.trace), "fails": len(self.trace), "start_alloc": -1,
+                    "setup_alloc": -1, "setup_free": 0, "heap_total": -1, "min_ever_free": -1,
+                    "mode": mode, "start_failed": True}
 
     def _calibrate(self):
         """Usable heap is a near-linear function of -X heapsize: measure two points."""
