@@ -32,13 +32,22 @@ def _open(port, baud):
     return serial.Serial(port, baud, timeout=0.1)
 
 
-def serial_lines(port, baud=115200, retry_s=0.5, opener=_open, sleep=time.sleep):
-    """Yield lines from `port` for ever, across unplug/replug; Ctrl-C ends it."""
+# Ctrl-C twice (stop a running program), Ctrl-B (leave the raw REPL), Ctrl-D (soft reset
+# from the friendly REPL, which runs boot.py and main.py like a power-up).
+SOFT_RESET = b"\r\x03\x03\x02\x04"
+
+
+def serial_lines(port, baud=115200, retry_s=0.5, opener=_open, sleep=time.sleep, reset=False):
+    """Yield lines from `port` for ever, across unplug/replug; Ctrl-C ends it.
+
+    reset: soft-reset the board once after the first connect, so main.py runs.
+    """
     import serial
     splitter = LineSplitter()
     ser = None
     told_down = False
     first = True
+    pending_reset = reset
     while True:
         if ser is None:
             try:
@@ -55,9 +64,16 @@ def serial_lines(port, baud=115200, retry_s=0.5, opener=_open, sleep=time.sleep)
                 sleep(retry_s)
                 yield None
                 continue
-            first = False
             told_down = False
             yield Status("connected to %s at %d baud" % (port, baud))
+            if pending_reset:
+                pending_reset = False
+                try:
+                    ser.write(SOFT_RESET)
+                except (serial.SerialException, OSError):
+                    pass                    # the read below notices a dead port
+                yield Status("soft reset sent: boot.py and main.py run again")
+            first = False
         try:
             data = ser.read(ser.in_waiting or 1)
         except (serial.SerialException, OSError, TypeError) as exc:

@@ -15,7 +15,7 @@ def register(subparsers):
                     "prints one compact line per frame.  Survives unplugging: it shows "
                     "'disconnected' and reconnects when the port returns.  Ctrl-C ends it.",
         epilog="examples:  umalloc monitor --port /dev/ttyACM0 --log run.jsonl\n"
-               "           umalloc monitor                  (the running `umalloc vboard`)\n"
+               "           umalloc monitor --reset          (the running `umalloc vboard`; run its main.py)\n"
                "           micropython app.py | umalloc monitor --input -\n"
                "           umalloc monitor --bench-parse    (frame sizes, host parse rate)")
     p.add_argument("--port", "-p", help="serial port (default: the running virtual board)")
@@ -25,6 +25,8 @@ def register(subparsers):
     p.add_argument("--csv", metavar="FILE", help="append every frame as a CSV row")
     p.add_argument("--input", "-i", metavar="FILE",
                    help="read lines from FILE ('-' = stdin) instead of a serial port")
+    p.add_argument("--reset", action="store_true",
+                   help="soft-reset the board on connect (Ctrl-D), so its main.py starts reporting")
     p.add_argument("--seconds", "-s", type=float, help="stop after this many seconds")
     p.add_argument("--plain", action="store_true", help="compact lines even on a terminal")
     p.add_argument("--title", default="", help="title shown in the view")
@@ -59,7 +61,7 @@ def run(args):
             raise UserError("no --port given and no virtual board running (%s has no live "
                             "port): start `umalloc vboard` in another terminal, or pass "
                             "--port (list boards with `umalloc devices`)" % VBOARD_PORT_FILE)
-        lines, title = serial_lines(port, args.baud), args.title or port
+        lines, title = serial_lines(port, args.baud, reset=args.reset), args.title or port
     summary = watch(lines, log_path=args.log, csv_path=args.csv, title=title,
                     plain=True if args.plain else None, seconds=args.seconds)
     print("monitor: %d frames, %d damaged, %d lost, %d text lines%s"
