@@ -14,6 +14,7 @@ SCRIPT = Path(__file__).with_name("mp") / "bench_device.py"
 # (key, what, baseline key, goal ratio or None)
 ROWS = (
     ("call", "empty function call (floor)", None, None),
+    ("guard", "critical section (with GUARD)", None, None),
     ("bytearray32", "bytearray(32)", None, None),
     ("part_pair", "partition get+put pair", "bytearray32", 1.0),
     ("part_core", "  same, core viper calls only", "bytearray32", None),

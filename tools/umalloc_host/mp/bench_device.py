@@ -7,6 +7,7 @@ import time
 
 import umalloc
 from umalloc import _core
+from umalloc._guard import GUARD
 
 try:
     REPS
@@ -70,6 +71,15 @@ def t_core(n, get, put, w, d):
     return ticks_diff(ticks_us(), t)
 
 
+def t_guard(n, guard):
+    # the critical section every malloc/free/get/put enters (irq off on a board)
+    t = ticks_us()
+    for _ in range(n):
+        with guard:
+            pass
+    return ticks_diff(ticks_us(), t)
+
+
 def fragmented(k):
     """A heap whose free list holds k small holes below one large free block."""
     a = umalloc.Arena(k * 64 + 8192, partitions=(), policy="first")
@@ -96,6 +106,7 @@ gc.collect()
 for rep in range(REPS):
     print("BENCH loop", t_loop(N))
     print("BENCH call", t_call(N))
+    print("BENCH guard", t_guard(N, GUARD))
     print("BENCH bytearray32", t_bytearray(N, 32))
     print("BENCH part_pair", t_part(N, part.get, part.put))
     print("BENCH part_core", t_core(N, _core.part_get, _core.part_put, part._w, part._d))
