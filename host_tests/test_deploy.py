@@ -208,3 +208,19 @@ def test_refuses_circuitpython_and_names_the_right_board():
         deployer.check_device(esp, profiles.load("pico"), "mpy", _built("armv6m"))
     assert deployer.detect_board(esp) == "esp32"
     assert deployer.detect_board(_ProbeOnly("rp2", "micropython", 6 | 3 << 8 | 4 << 10)) == "pico"
+
+
+def test_redeploy_while_the_boot_app_is_reporting():
+    """A board running main.py's Reporter (frames every second) still takes a deploy."""
+    from umalloc_host.vboard import VirtualBoard
+    with VirtualBoard() as vb:
+        deployer.deploy(vb.port, board="unix", with_app=True, progress=None)
+        with serial.Serial(vb.port, timeout=0.2) as s:
+            s.write(b"\r\x02")                  # friendly REPL, then soft reset: main.py runs
+            time.sleep(0.3)
+            s.read(4096)
+            s.write(b"\x04")
+            time.sleep(1.5)
+            assert b"@UM1 " in s.read(8192)     # the app is reporting
+        info = deployer.deploy(vb.port, board="unix", mode="py", progress=None)
+        assert info["file"].endswith("lib/umalloc/__init__.py")

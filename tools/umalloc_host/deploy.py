@@ -74,7 +74,7 @@ def mpy_header(paths):
 
 def check_device(link, profile, mode, mpy_files=()):
     """Refuse early (before writing anything) when the device cannot load what we'd copy."""
-    platform, impl, tag, version = devlink.ast.literal_eval(link.exec(_PROBE).strip())
+    platform, impl, tag, version = _probe(link)
     if impl != "micropython":
         raise UserError("the device runs %s, not MicroPython: flash MicroPython first "
                         "(`umalloc flash --help`)" % impl)
@@ -96,9 +96,15 @@ def check_device(link, profile, mode, mpy_files=()):
     return {"platform": platform, "version": version, "mpy_tag": tag}
 
 
+def _probe(link):
+    """(sys.platform, implementation, _mpy tag, sys.version) of the device."""
+    lines = link.exec(_PROBE).strip().splitlines()
+    return devlink.ast.literal_eval(lines[-1].strip() if lines else "")
+
+
 def detect_board(link):
     """The profile name that matches the connected device (by sys.platform and native arch)."""
-    platform, _impl, tag, _version = devlink.ast.literal_eval(link.exec(_PROBE).strip())
+    platform, _impl, tag, _version = _probe(link)
     arch = profiles.arch_from_mpy_tag(tag)
     for name in profiles.names():
         prof = profiles.load(name)
@@ -126,6 +132,9 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
     if own_link:   # before building: a wrong port should fail in a second, not after mpy-cross
         link = devlink.open_link(port, baud or (profile or {}).get("baud", 115200), use_ampy)
     try:
+        # Like mpremote: start from a soft reset, so a running program (a Reporter's
+        # timer printing frames, say) cannot mix its output into the file transfer.
+        link.soft_reset()
         if profile is None:
             profile = profiles.load(detect_board(link))
             say("board: %s (detected; pass --board to choose)" % profile["name"])
@@ -207,8 +216,13 @@ def _verify(link, mode):
         out = link.exec(_VERIFY).strip().splitlines()
         version, where = devlink.ast.literal_eval(out[-1])
     except DeviceError as exc:
+        last = exc.traceback.splitlines()[-1]
+        if "MemoryError" in last:
+            raise UserError("copied, but the board ran out of RAM importing umalloc (%s): deploy "
+                            ".mpy (no --source), or make arena_size in boards/<board>.json "
+                            "smaller" % last) from None
         raise UserError("copied, but `import umalloc` failed on the device (%s); check that "
-                        "lib is on the board's sys.path" % exc.traceback.splitlines()[-1]) from None
+                        "lib is on the board's sys.path" % last) from None
     ext = ".mpy" if mode == "mpy" else ".py"
     if REMOTE_DIR + "/" not in str(where) or not str(where).endswith(ext):
         raise UserError("copied, but the device imports umalloc from %s, not the new :%s/*%s "
