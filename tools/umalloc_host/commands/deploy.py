@@ -11,7 +11,7 @@ def register(subparsers):
         "deploy", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="build .mpy for the board and copy umalloc to :lib/umalloc/",
         description=textwrap.fill(
-            "Compile lib/umalloc with mpy-cross for the board's arch, copy it to "
+            "Soft-reset the board, compile lib/umalloc with mpy-cross for its arch, copy it to "
                     ":lib/umalloc/ on the device (with mpremote, or adafruit-ampy with --ampy), "
                     "write :lib/umalloc_board.py with the profile's arena layout, then check "
                     "that `import umalloc` works there.  The previous copy stays in use until "
