@@ -51,6 +51,17 @@ def test_mpremote_exec_run_cp_ls(vb, tmp_path):
     assert "greet.py" in _mpremote(vb, "fs", "ls", ":/lib")
 
 
+def test_mpremote_cp_recursive_installs_an_importable_package(vb):
+    from umalloc_host import LIB_DIR
+    _mpremote(vb, "cp", "-r", LIB_DIR / "umalloc", ":lib/")
+    assert (Path(vb.root) / "lib" / "umalloc" / "__init__.py").is_file()
+    out = _mpremote(vb, "exec", "import umalloc; a = umalloc.Arena(4096, partitions=((16, 8),));"
+                    " print(umalloc.__file__, a.malloc(10) > 0)")
+    assert out.split() == ["/lib/umalloc/__init__.py", "True"]
+    # A second copy compares hashes on the device (hashlib) and skips unchanged files.
+    assert "Up to date" in _mpremote(vb, "cp", "-r", LIB_DIR / "umalloc", ":lib/")
+
+
 def test_mpremote_soft_reset_clears_state(vb):
     out = _mpremote(vb, "exec", "x = 5", "soft-reset", "exec",
                     "print('x' in globals())")
