@@ -84,7 +84,7 @@ class Advice:
     def reasons(self):
         t = self.trace
         peaks = class_peaks(t, [s for s, _ in self.layout.partitions])
-        lines = ["peak live: %d bytes in %d blocks (event %d); heap alone needs %d bytes (%.2fx)"
+        lines = ["peak live: %d bytes in %d blocks (event %d); heap alone, first fit, needs %d bytes (%.2fx)"
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
                     self.baseline / t.peak_live)]
         lo = 0
@@ -95,8 +95,8 @@ class Advice:
             lo = s
         if not self.layout.partitions:
             lines.append("no partition pays for itself: each would reserve blocks the heap can share")
-        lines.append("policy %s: smallest arena of the policies tried (%s)"
-                     % (self.layout.policy, ", ".join("%s %d" % kv for kv in self.tried)))
+        lines.append("policy %s: smallest arena of the policies tried with these partitions (%s)"
+                     % (self.layout.policy, ", ".join("%s %d" % kv for kv in sorted(self.tried))))
         lines.append("arena: %d bytes = %.2fx peak live, with zero failed requests"
                      % (self.arena, self.ratio))
         return lines
@@ -113,19 +113,24 @@ def advise(trace, progress=None):
             progress()
         return min_arena(umalloc_factory(layout), trace, hint=hint)
 
-    baseline = cost(Layout((), "first"))
+    # the heap policy that suits the trace best decides how partitions are judged
+    heap_only = [(cost(Layout((), p), hint=None), p) for p in POLICIES]
+    baseline = heap_only[0][0]
+    best, policy0 = min(heap_only, key=lambda r: (r[0], POLICIES.index(r[1])))   # ties: the simpler policy
     pool = candidates(trace)
     starts = [[]]
     if len(pool) > 1:
         starts.append(sorted(pool, key=lambda s: -trace.sizes().count(s))[:MAX_PARTITIONS])
-    best, best_layout = baseline, Layout((), "first", None, "advised")
+    best_layout = Layout((), policy0, None, "advised")
     for start in starts:
-        arena, layout = _refine(trace, sorted(start), pool, cost, best)
+        arena, layout = _refine(trace, sorted(start), pool, cost, best, policy0)
         if arena < best:
             best, best_layout = arena, layout
-    # which heap policy
-    tried = [("first", best)]
-    for policy in POLICIES[1:]:
+    # with the partitions chosen, the policy again
+    tried = [(best_layout.policy, best)]
+    for policy in POLICIES:
+        if policy == best_layout.policy:
+            continue
         layout = Layout(best_layout.partitions, policy, None, "advised")
         arena = cost(layout, hint=best)
         tried.append((policy, arena))
@@ -135,9 +140,9 @@ def advise(trace, progress=None):
     return Advice(best_layout, best, trace, tried, baseline)
 
 
-def _refine(trace, chosen, pool, cost, bound):
+def _refine(trace, chosen, pool, cost, bound, policy):
     """From block sizes `chosen`: add sizes while that helps, then tune each count."""
-    layout = layout_for(trace, chosen)
+    layout = layout_for(trace, chosen, policy)
     best = cost(layout, hint=bound)
     # 1. which block sizes: add the one that shrinks the arena most, while one does
     while len(chosen) < MAX_PARTITIONS:
@@ -145,7 +150,7 @@ def _refine(trace, chosen, pool, cost, bound):
         for s in pool:
             if s in chosen:
                 continue
-            trial = layout_for(trace, chosen + [s])
+            trial = layout_for(trace, chosen + [s], policy)
             arena = cost(trial, hint=best)
             if arena < best and (round_best is None or arena < round_best[0]):
                 round_best = (arena, s, trial)
@@ -161,7 +166,7 @@ def _refine(trace, chosen, pool, cost, bound):
         i = 0
         while i < len(layout.partitions):
             size, count = layout.partitions[i]
-            for factor in (0, 0.5, 0.75, 0.9, 1.1, 1.25):
+            for factor in (0, 0.25, 0.5, 0.75, 0.9, 1.1, 1.25):
                 n = int(count * factor + 0.5)
                 if (n < 2 and factor) or n == count:
                     continue
@@ -170,7 +175,7 @@ def _refine(trace, chosen, pool, cost, bound):
                     parts[i] = (size, n)
                 else:
                     del parts[i]
-                trial = Layout(parts, "first", None, "advised")
+                trial = Layout(parts, policy, None, "advised")
                 arena = cost(trial, hint=best)
                 if arena < best:
                     best, layout, improved = arena, trial, True
