@@ -58,6 +58,10 @@ def test_plugin_on_the_virtual_board(tmp_path):
 
 def test_plugin_with_port_from_environment(tmp_path):
     with VirtualBoard() as vb:
+        # --no-deploy on a fresh board: nothing installed, so the import fails on the device.
+        bare = _pytest(tmp_path, "--no-deploy", "-k", "uses_umalloc", env_port=vb.port)
+        assert "1 error" in bare.stdout, bare.stdout
+        assert "umalloc is not installed on %s and --no-deploy was given" % vb.port in bare.stdout
         proc = _pytest(tmp_path, "--board-timeout", "2", "-k", "uses_umalloc or needs_silicon",
                        env_port=vb.port)
     # With a port given the hardware test runs (the plugin cannot tell a pty from silicon).

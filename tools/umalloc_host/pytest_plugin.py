@@ -168,5 +168,13 @@ def umalloc_board(_umalloc_session):
         state.open()
     state.deploy()
     state.board.reset()
-    state.board.exec("import umalloc")
+    from .board import DeviceError
+    try:
+        state.board.exec("import umalloc")
+    except DeviceError as exc:
+        if "ImportError" in exc.exception_line and state.config.getoption("no_deploy"):
+            pytest.fail("umalloc is not installed on %s and --no-deploy was given: run "
+                        "`umalloc deploy --port %s` or drop --no-deploy" % (state.port, state.port),
+                        pytrace=False)
+        raise
     return state.board
