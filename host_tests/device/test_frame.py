@@ -207,3 +207,11 @@ def test_reporter_run_async():
     asyncio.run(main())
     assert 3 <= r.sent <= 12, r.sent
     assert all(decode(ln) for ln in out.getvalue().splitlines())
+
+
+def test_encode_can_end_the_line_itself():
+    a = _arena(ESP32)
+    line = encode(a, seq=3, ms=4, end="\n")
+    assert line[-10] == "*" and line.endswith("\n") and line.count("\n") == 1
+    assert line[:-1] == encode(a, seq=3, ms=4)
+    assert decode(line)["seq"] == 3

@@ -110,12 +110,15 @@ def _buffer():
     return ln
 
 
-def encode(arena, seq=None, ms=None, width=MAP_WIDTH):
-    """One frame line (no newline) for `arena`'s figures now.  Not under heap_lock."""
-    return encode_figures(arena.stats(), arena.map(width), seq, ms)
+def encode(arena, seq=None, ms=None, width=MAP_WIDTH, end=""):
+    """One frame line for `arena`'s figures now, then `end` ("\n" to send it in one write).
+
+    Not under heap_lock nor in a hard IRQ: stats() and map() allocate.
+    """
+    return encode_figures(arena.stats(), arena.map(width), seq, ms, end)
 
 
-def encode_figures(st, cells, seq=None, ms=None):
+def encode_figures(st, cells, seq=None, ms=None, end=""):
     """One frame line from a stats() dict and a map() string (what encode() sends)."""
     if seq is None:
         seq = next_seq()
@@ -153,6 +156,8 @@ def encode_figures(st, cells, seq=None, ms=None):
         ln.byte(42)                              # '*'
         for shift in (28, 24, 20, 16, 12, 8, 4, 0):
             ln.byte(ord(_HEX[(crc >> shift) & 15]))
+        for c in end:
+            ln.byte(ord(c))
         return str(memoryview(ln.buf)[:ln.n], "ascii")
     finally:
         ln.busy = False

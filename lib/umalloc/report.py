@@ -29,8 +29,8 @@ def _default_arena():
 
 
 def _write(stream, line):
+    # one write of the whole line: a print() from another thread cannot land mid-frame
     stream.write(line)
-    stream.write("\n")
 
 
 def report(stream=None, arena=None, width=frame.MAP_WIDTH):
@@ -40,7 +40,7 @@ def report(stream=None, arena=None, width=frame.MAP_WIDTH):
     Returns None, so that calling it at the REPL does not echo the frame a second
     time as a quoted string.  Not for IRQ handlers or heap_lock (it allocates).
     """
-    line = frame.encode(arena if arena is not None else _default_arena(), width=width)
+    line = frame.encode(arena if arena is not None else _default_arena(), width=width, end="\n")
     _write(stream if stream is not None else sys.stdout, line)
 
 
@@ -87,7 +87,7 @@ class Reporter:
 
     def send(self):
         """Send one frame now (returns None: no second, quoted copy at the REPL)."""
-        line = frame.encode(self.arena, width=self.width)
+        line = frame.encode(self.arena, width=self.width, end="\n")
         _write(self.stream if self.stream is not None else sys.stdout, line)
         self.sent += 1
         self._last = _ticks()
