@@ -244,3 +244,27 @@ def test_serial_lines_reports_status_and_never_raises_on_a_lost_port(tmp_path):
     kinds = [("S:" + i.split()[0]) if isinstance(i, Status) else i for i in items]
     assert kinds == ["S:connected", "a", "b", "S:disconnected", None, None,
                      "S:connected", "c", None]
+
+
+def test_ctrl_c_ends_the_monitor_cleanly_with_the_log_complete(tmp_path):
+    import signal
+    link = str(tmp_path / "ttyBOARD")
+    log = tmp_path / "run.jsonl"
+    board = _Pty(link)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "umalloc_host.cli", "monitor", "--port", link, "--plain",
+         "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        q = _reader(proc)
+        _wait_for(q, lambda s: "connected to" in s)
+        board.write("\r\n".join(_frames(8)) + "\r\n")
+        _wait_for(q, lambda s: s.startswith("#7 "))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+        err = proc.stderr.read()
+        assert "8 frames" in err and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        board.vanish()
+    assert [json.loads(ln)["seq"] for ln in log.read_text().splitlines()] == list(range(8))
