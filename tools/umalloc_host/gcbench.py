@@ -49,7 +49,8 @@ class StartFailed(Exception):
 
 
 def _parse(proc, what):
-    if "MemoryError" in proc.stdout and "RESULT" not in proc.stdout and "SETUP_DONE" not in proc.stdout:
+    if "LAYOUT_DOES_NOT_FIT" in proc.stdout or (
+            "MemoryError" in proc.stdout and "RESULT" not in proc.stdout and "SETUP_DONE" not in proc.stdout):
         raise StartFailed(what)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -102,7 +103,7 @@ class Bench:
         try:
             return _parse(proc, "%s, heap %s" % (mode, heap))
         except StartFailed:
-            # too small a heap to even start: every request counts as failed
+            # too small a heap to start, or an arena too small for the layout: all requests fail
             return {"events": len(self.trace), "fails": len(self.trace), "start_alloc": -1,
                     "setup_alloc": -1, "setup_free": 0, "heap_total": -1, "min_ever_free": -1,
                     "mode": mode, "start_failed": True}

@@ -28,7 +28,11 @@ if mode == "umalloc":
         for item in sys.argv[5].split(","):
             s, c = item.split("x")
             parts.append((int(s), int(c)))
-    arena = umalloc.Arena(budget, partitions=parts, policy=sys.argv[6] if len(sys.argv) > 6 else "first")
+    try:
+        arena = umalloc.Arena(budget, partitions=parts, policy=sys.argv[6] if len(sys.argv) > 6 else "first")
+    except umalloc.MemError:
+        print("LAYOUT_DOES_NOT_FIT")     # the budget cannot hold the partitions: all requests fail
+        sys.exit(0)
     malloc = arena.malloc
     free = arena.free
     realloc = arena.realloc
