@@ -215,3 +215,53 @@ def test_encode_can_end_the_line_itself():
     assert line[-10] == "*" and line.endswith("\n") and line.count("\n") == 1
     assert line[:-1] == encode(a, seq=3, ms=4)
     assert decode(line)["seq"] == 3
+
+
+def test_reporter_timer_mode_sends_outside_the_interrupt():
+    import sys
+    mod = sys.modules["umalloc.report"]
+    queued = []
+
+    class FakeTimer:
+        PERIODIC = 1
+        made = []
+
+        def __init__(self, tid):
+            self.tid, self.cb, self.period = tid, None, None
+            FakeTimer.made.append(self)
+
+        def init(self, period, mode, callback):
+            self.period, self.cb = period, callback
+
+        def deinit(self):
+            self.cb = None
+
+    class FakeMachine:
+        Timer = FakeTimer
+
+    saved_machine = sys.modules.get("machine")
+    saved_schedule = mod._schedule
+    sys.modules["machine"] = FakeMachine
+    mod._schedule = lambda fn, arg: queued.append((fn, arg))
+    try:
+        a = _arena(ESP32)
+        out = io.StringIO()
+        r = umalloc.Reporter(a, period_ms=100, stream=out, timer_id=2).start()
+        t = FakeTimer.made[-1]
+        assert r.mode == "timer" and t.tid == 2 and t.period == 100
+        t.cb(t)
+        t.cb(t)                               # two timer interrupts
+        assert out.getvalue() == "" and len(queued) == 2   # nothing encoded in the IRQ
+        for fn, arg in queued:
+            fn(arg)                           # the scheduler runs them later
+        assert r.sent == 2 and len(out.getvalue().splitlines()) == 2
+        r.stop()
+        assert t.cb is None and r.mode is None
+        queued[0][0](None)                    # a send still queued at stop() is dropped
+        assert r.sent == 2
+    finally:
+        mod._schedule = saved_schedule
+        if saved_machine is None:
+            sys.modules.pop("machine", None)
+        else:
+            sys.modules["machine"] = saved_machine

@@ -19,6 +19,11 @@ import time
 
 from . import frame
 
+try:
+    from micropython import schedule as _schedule   # looked up now: nothing to import in the IRQ
+except ImportError:
+    _schedule = None
+
 
 def _default_arena():
     from . import default_arena
@@ -66,15 +71,21 @@ def _ticks_diff(a, b):
 
 
 class Reporter:
-    """Frames of `arena` every `period_ms`, plus on demand with send()."""
+    """Frames of `arena` every `period_ms`, plus on demand with send().
 
-    def __init__(self, arena=None, period_ms=1000, stream=None, width=frame.MAP_WIDTH):
+    timer_id: the machine.Timer to use (default -1, a virtual timer; 0 on ESP32).
+    """
+
+    def __init__(self, arena=None, period_ms=1000, stream=None, width=frame.MAP_WIDTH,
+                 timer_id=None):
         if not isinstance(period_ms, int) or period_ms < 10:
             raise ValueError("period_ms must be an int >= 10")
         self.arena = arena if arena is not None else _default_arena()
         self.period_ms = period_ms
         self.stream = stream
         self.width = width
+        # ESP32 has hardware timers only (0..3); rp2 and most others take -1 (virtual)
+        self.timer_id = timer_id if timer_id is not None else (0 if sys.platform == "esp32" else -1)
         self.sent = 0
         self.errors = 0
         self.running = False
@@ -108,9 +119,8 @@ class Reporter:
             from machine import Timer
         except (ImportError, AttributeError):
             Timer = None
-        if Timer is not None:
-            # ESP32 has hardware timers only (id 0..3); rp2 and most others take -1 (virtual)
-            self._timer = Timer(0) if sys.platform == "esp32" else Timer(-1)
+        if Timer is not None and _schedule is not None:
+            self._timer = Timer(self.timer_id)
             self._timer.init(period=self.period_ms, mode=Timer.PERIODIC, callback=self._tick_cb)
             self.mode = "timer"
             return self
@@ -135,8 +145,7 @@ class Reporter:
     def _tick(self, _timer):
         # Timer interrupt: no allocation here, only hand the work to the scheduler.
         try:
-            import micropython
-            micropython.schedule(self._send_cb, None)
+            _schedule(self._send_cb, None)
         except RuntimeError:      # schedule queue full: skip this tick, the next one will do
             self.errors += 1
 
