@@ -175,3 +175,14 @@ def test_fuzz_stream_in_random_chunks_keeps_exactly_the_intact_frames():
 def test_parse_rate_is_far_above_the_line_rate():
     rate = framebench.parse_rate(n=3000)
     assert rate > 10 * framebench.frames_per_s(frame.BUDGET), rate
+
+
+def test_bench_parse_command_prints_sizes_and_rate(capsys):
+    from umalloc_host.cli import main
+    assert main(["monitor", "--bench-parse"]) == 0
+    out = capsys.readouterr().out
+    for name in profiles.names():
+        assert "  %s " % name in out
+    assert "OVER" not in out and out.count("budget 256 B ok") == len(profiles.names())
+    rate = float(out.split("host parse rate:")[1].split()[0])
+    assert rate > 1000

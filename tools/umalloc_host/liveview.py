@@ -28,11 +28,12 @@ def bar(fraction, width=24, style="cyan"):
     return Text("█" * full, style=style) + Text("░" * (width - full), style="grey30")
 
 
-def map_strip(cells):
+def map_strip(cells, scale=1):
+    """The map as coloured blocks, each cell `scale` characters wide."""
     t = Text()
     for c in cells:
         ch, style = CELL_STYLE.get(c, ("?", "yellow"))
-        t.append(ch, style=style)
+        t.append(ch * scale, style=style)
     return t
 
 
@@ -151,7 +152,8 @@ class RichView:
                           bar(q["nused"] / (q["nblks"] or 1), width=20, style="magenta"),
                           str(q["min_free"]), Text(str(q["fail"]), "bold red" if q["fail"] else ""))
         legend = Text("  ").join(map_strip(c) + Text(" " + n) for c, n in CELL_NAMES)
-        strip = Group(map_strip(f["map"]), legend)
+        scale = max(1, (self.console.width - 4) // max(1, len(f["map"])))
+        strip = Group(map_strip(f["map"], scale), legend)
         return Group(
             head,
             Panel(heap, title="heap  (seq %d, device %.1f s)" % (f["seq"], f["ms"] / 1000),
