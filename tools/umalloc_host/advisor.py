@@ -99,7 +99,22 @@ class Advice:
                      % (self.layout.policy, ", ".join("%s %d" % kv for kv in sorted(self.tried))))
         lines.append("arena: %d bytes = %.2fx peak live, with zero failed requests"
                      % (self.arena, self.ratio))
+        lines.append(self.peak_breakdown())
         return lines
+
+    def peak_breakdown(self):
+        """Where the arena goes at the trace's peak: why the ratio cannot reach 1.00x."""
+        import umalloc
+        from . import traces
+        lay = self.layout
+        a = umalloc.Arena(self.arena, partitions=lay.partitions, policy=lay.policy)
+        r = traces.replay(a, self.trace)
+        meta = a.stats()["meta"]
+        held = r["overhead"] or 0
+        free = self.arena - self.trace.peak_live - held
+        return ("at the peak: %d B live; %d B metadata; %d B block headers, 4-byte rounding and idle "
+                "partition blocks; %d B free but in holes or needed later"
+                % (self.trace.peak_live, meta, held - meta, free))
 
 
 def advise(trace, progress=None):
