@@ -125,7 +125,7 @@ def test_boot_and_main_reserve_the_arena_on_micropython(tmp_path):
     for name in ("boot.py", "main.py"):
         shutil.copy(FIRMWARE_DIR / name, tmp_path / name)
     code = ("exec(open('boot.py').read())\nexec(open('main.py').read())\n"
-            "import time\ntime.sleep(1.3)\n"
+            "import time\ntime.sleep(2.5)\n"
             "import umalloc\nprint('size', umalloc.default_arena().stats()['arena_size'])\n"
             "reporter.stop()")
     done = subprocess.run([find_micropython(), "-X", "heapsize=192k", "-c", code], cwd=tmp_path,
