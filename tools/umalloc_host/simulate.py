@@ -93,6 +93,15 @@ def contestants(layout, policies):
     return out
 
 
+def try_build(layout, size):
+    """True when an arena of `size` bytes can hold the layout."""
+    try:
+        umalloc.Arena(size, partitions=layout.partitions, policy=layout.policy)
+    except (umalloc.MemError, ValueError):
+        return False
+    return True
+
+
 def try_replay(make, size, trace):
     """Replay figures, or None when the allocator cannot even be built at this size."""
     try:

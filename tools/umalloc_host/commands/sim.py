@@ -20,7 +20,7 @@ def register(subparsers):
                    % (", ".join(traces.sample_names()) or "none found"))
     p.add_argument("--arena", type=int, metavar="N",
                    help="arena bytes for every allocator (default: the layout's arena_size, "
-                   "else 1.3x the trace's peak live bytes)")
+                   "else 1.3x the trace's peak live bytes, plus the partitions when they would not fit)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--layout", metavar="FILE", help="umalloc layout JSON "
                      '{"arena_size": N, "partitions": [[size, count], ...], "policy": "first"} '
@@ -46,7 +46,12 @@ def pick_layout(args):
 def default_arena(trace, layout):
     if layout.arena_size:
         return layout.arena_size
-    return (int(trace.peak_live * 1.3) + 63) // 64 * 64
+    size = (int(trace.peak_live * 1.3) + 63) // 64 * 64
+    if simulate.try_build(layout, size):
+        return size
+    # a small trace and a big layout: room for the partitions on top
+    reserved = sum(s * c for s, c in layout.partitions)
+    return (int(trace.peak_live * 1.3) + reserved + 1024 + 63) // 64 * 64
 
 
 def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progress=None):
