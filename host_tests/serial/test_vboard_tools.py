@@ -88,8 +88,10 @@ def test_soft_reset_prints_what_a_board_prints(vb):
     import serial
     with serial.Serial(vb.port, timeout=0.2) as port:
         port.write(b"\r\x03\x02")
-        time.sleep(0.3)
-        port.read(4096)
+        seen, deadline = b"", time.monotonic() + 10
+        while not seen.endswith(b">>> ") and time.monotonic() < deadline:
+            seen += port.read(256)        # wait for the friendly prompt
+        assert seen.endswith(b">>> "), seen
         port.write(b"\x04")
         seen = b""
         deadline = time.monotonic() + 10
