@@ -47,3 +47,32 @@ def test_ten_thousand_pairs_under_heap_lock():
     a.check()
     st = a.stats()
     assert st["live_blocks"] == 0 and st["fail"] == 0
+
+
+def test_board_irq_guard_allocates_nothing():
+    # The guard used where machine.disable_irq exists (RP2040, ESP32), driven by
+    # stand-in IRQ functions so the unix port can prove it under heap_lock().
+    from umalloc import _guard
+    calls = [0, 0]
+
+    def disable():
+        calls[0] += 1
+        return 7
+
+    def enable(state):
+        calls[1] += state
+
+    saved = _guard.disable_irq
+    _guard.disable_irq, _guard.enable_irq = disable, enable
+    guard = _guard._IrqOff()
+    try:
+        micropython.heap_lock()
+        try:
+            for _ in range(100):
+                with guard:
+                    pass
+        finally:
+            micropython.heap_unlock()
+    finally:
+        _guard.disable_irq = saved
+    assert calls == [100, 700]

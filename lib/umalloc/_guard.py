@@ -22,7 +22,7 @@ class _IrqOff:
     def __enter__(self):
         self.state = disable_irq()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):   # no *args: that would allocate a tuple
         enable_irq(self.state)
 
 
@@ -30,7 +30,7 @@ class _Nothing:
     def __enter__(self):
         pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         pass
 
 
