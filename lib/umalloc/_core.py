@@ -359,9 +359,93 @@ def _find(w, need: int, small: int) -> int:
 
 
 @micropython.viper
-def heap_alloc(w, n: int) -> int:
-    """Place n bytes by the arena's policy, splitting the block; payload offset or 0."""
+def heap_block(w, p: int) -> int:
+    """Block offset for payload p if p is a live heap block, else a negative error."""
     h = ptr32(w)
+    b = p - 4
+    start = h[H_HEAP_START]
+    if b < start or b >= h[H_HEAP_END]:
+        return E_ADDR
+    gshift = h[H_GRAN_SHIFT]
+    i = (b - start) >> gshift
+    if (i << gshift) + start != b:
+        return E_PBLK
+    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
+        return E_PBLK
+    v = h[b >> 2]
+    if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
+        return E_CORRUPT
+    if (v & USED) == 0:
+        return E_DOUBLE
+    return b
+
+
+@micropython.viper
+def heap_resize(w, p: int, n: int) -> int:
+    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot."""
+    h = ptr32(w)
+    b = p - 4
+    v = h[b >> 2]
+    size = v & SIZE_MASK
+    gran = 1 << h[H_GRAN_SHIFT]
+    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
+    if need < MIN_BLOCK:
+        need = MIN_BLOCK
+    end = h[H_HEAP_END]
+    nb = b + size
+    nsize = 0
+    if nb < end:
+        if (h[nb >> 2] & USED) == 0:
+            nsize = h[nb >> 2] & SIZE_MASK
+    avail = size + nsize
+    if need > avail:
+        return 0
+    bitmap = h[H_HBITMAP] >> 2
+    gshift = h[H_GRAN_SHIFT]
+    if nsize:                            # absorb the free neighbour; any tail goes back
+        _remove(w, nb, nsize)
+        i = (nb - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+    rest = avail - need
+    after = b + avail                    # the block above whatever we end up with
+    if rest >= MIN_BLOCK:
+        r = b + need
+        i = (r - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
+        _insert(w, r, rest)
+        if nsize == 0 and after < end:   # it was used-below, now free-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = need
+    else:
+        if nsize != 0 and after < end:   # it was free-below, now used-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = avail
+    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
+    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
+    if free < h[H_MIN_FREE]:
+        h[H_MIN_FREE] = free
+    return 1
+
+
+# -- the wrappers' routing ----------------------------------------------------
+
+@micropython.viper
+def alloc(w, n: int) -> int:
+    """malloc: the smallest partition whose blocks fit and have one free, else the heap
+    (placed by the arena's policy, splitting the block); pointer, 0, or -1 for n < 0."""
+    h = ptr32(w)
+    if n < 0:
+        return -1
+    if n >= MAX_SIZE:               # larger than any arena: a failure, like no room
+        h[H_FAIL] += 1
+        return 0
+    d = H_PARTS
+    end = H_PARTS + h[H_NPARTS] * PD_WORDS
+    while d < end:
+        if h[d + PD_SIZE] >= n and h[d + PD_HEAD] != 0:
+            return int(part_get(w, d))
+        d += PD_WORDS
+    # The heap (inlined here: a viper-to-viper call costs as much as a list update).
     gran = 1 << h[H_GRAN_SHIFT]
     need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
     if need < MIN_BLOCK:
@@ -437,31 +521,35 @@ def heap_alloc(w, n: int) -> int:
 
 
 @micropython.viper
-def heap_block(w, p: int) -> int:
-    """Block offset for payload p if p is a live heap block, else a negative error."""
+def owner(w, p: int) -> int:
+    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
     h = ptr32(w)
-    b = p - 4
-    start = h[H_HEAP_START]
-    if b < start or b >= h[H_HEAP_END]:
-        return E_ADDR
-    gshift = h[H_GRAN_SHIFT]
-    i = (b - start) >> gshift
-    if (i << gshift) + start != b:
-        return E_PBLK
-    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
-        return E_PBLK
-    v = h[b >> 2]
-    if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
-        return E_CORRUPT
-    if (v & USED) == 0:
-        return E_DOUBLE
-    return b
+    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
+        return 0
+    d = H_PARTS
+    end = H_PARTS + h[H_NPARTS] * PD_WORDS
+    while d < end:
+        if p >= h[d + PD_START] and p < h[d + PD_END]:
+            return d
+        d += PD_WORDS
+    return E_ADDR
 
 
 @micropython.viper
-def heap_free(w, p: int) -> int:
-    """Free payload p, coalescing with both neighbours; 0 or a negative error."""
+def release(w, p: int) -> int:
+    """free: find the owner from the address alone, coalescing heap blocks with both
+    neighbours; 0 or a negative error code (and then nothing changed)."""
     h = ptr32(w)
+    if p < h[H_HEAP_START]:              # a partition block, or no block at all
+        d = H_PARTS
+        end = H_PARTS + h[H_NPARTS] * PD_WORDS
+        while d < end:
+            if p < h[d + PD_END]:
+                if p >= h[d + PD_START]:
+                    return int(part_put(w, d, p))
+                return E_ADDR
+            d += PD_WORDS
+        return E_ADDR
     b = p - 4                            # the checks of heap_block(), inlined
     start = h[H_HEAP_START]
     end = h[H_HEAP_END]
@@ -507,105 +595,6 @@ def heap_free(w, p: int) -> int:
         _insert(w, b, size)
     h[H_LIVE] -= 1
     return 0
-
-
-@micropython.viper
-def heap_resize(w, p: int, n: int) -> int:
-    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot."""
-    h = ptr32(w)
-    b = p - 4
-    v = h[b >> 2]
-    size = v & SIZE_MASK
-    gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
-    if need < MIN_BLOCK:
-        need = MIN_BLOCK
-    end = h[H_HEAP_END]
-    nb = b + size
-    nsize = 0
-    if nb < end:
-        if (h[nb >> 2] & USED) == 0:
-            nsize = h[nb >> 2] & SIZE_MASK
-    avail = size + nsize
-    if need > avail:
-        return 0
-    bitmap = h[H_HBITMAP] >> 2
-    gshift = h[H_GRAN_SHIFT]
-    if nsize:                            # absorb the free neighbour; any tail goes back
-        _remove(w, nb, nsize)
-        i = (nb - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-    rest = avail - need
-    after = b + avail                    # the block above whatever we end up with
-    if rest >= MIN_BLOCK:
-        r = b + need
-        i = (r - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
-        _insert(w, r, rest)
-        if nsize == 0 and after < end:   # it was used-below, now free-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = need
-    else:
-        if nsize != 0 and after < end:   # it was free-below, now used-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = avail
-    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
-    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
-    if free < h[H_MIN_FREE]:
-        h[H_MIN_FREE] = free
-    return 1
-
-
-# -- the wrappers' routing ----------------------------------------------------
-
-@micropython.viper
-def alloc(w, n: int) -> int:
-    """malloc: the smallest partition whose blocks fit and have one free, else the heap."""
-    h = ptr32(w)
-    if n < 0:
-        return -1
-    if n >= MAX_SIZE:               # larger than any arena: a failure, like no room
-        h[H_FAIL] += 1
-        return 0
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if h[d + PD_SIZE] >= n and h[d + PD_HEAD] != 0:
-            return int(part_get(w, d))
-        d += PD_WORDS
-    return int(heap_alloc(w, n))
-
-
-@micropython.viper
-def owner(w, p: int) -> int:
-    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
-    h = ptr32(w)
-    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
-        return 0
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if p >= h[d + PD_START] and p < h[d + PD_END]:
-            return d
-        d += PD_WORDS
-    return E_ADDR
-
-
-@micropython.viper
-def release(w, p: int) -> int:
-    """free: find the owner from the address alone; 0 or a negative error code."""
-    h = ptr32(w)
-    if p >= h[H_HEAP_START]:
-        return int(heap_free(w, p))
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if p < h[d + PD_END]:
-            if p >= h[d + PD_START]:
-                return int(part_put(w, d, p))
-            return E_ADDR
-        d += PD_WORDS
-    return E_ADDR
 
 
 # -- byte helpers (debug poisoning, calloc, realloc copies) ---------------------

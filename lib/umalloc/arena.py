@@ -378,7 +378,7 @@ class Arena:
         if b < 0:
             return b
         start = b - C.ld(w, (b >> 2) - 1) if C.ld(w, b >> 2) & C.PREV_FREE else b
-        r = C.heap_free(w, p)
+        r = release(w, p)
         if not r:
             size = C.ld(w, start >> 2) & C.SIZE_MASK
             C.fill(self._buf, start + 12, size - 16, POISON)
