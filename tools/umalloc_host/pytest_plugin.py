@@ -60,6 +60,7 @@ def _uses_board(item):
     return any(name in BOARD_FIXTURES for name in getattr(item, "fixturenames", ()))
 
 
+@pytest.hookimpl(tryfirst=True)     # before -m selection, so -m "not board" sees the marker
 def pytest_collection_modifyitems(session, config, items):
     wanted = [item for item in items if _uses_board(item)]
     for item in wanted:
