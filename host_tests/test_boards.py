@@ -149,3 +149,14 @@ def test_boot_says_what_to_do_when_the_arena_does_not_fit(tmp_path):
                           env={"MICROPYPATH": "lib"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "no room for the arena" in done.stdout
+
+
+def test_devices_lists_a_running_virtual_board(tmp_path, monkeypatch, capsys):
+    from umalloc_host import serialsource
+    port_file = tmp_path / "vboard.port"
+    monkeypatch.setattr(serialsource, "VBOARD_PORT_FILE", port_file)
+    port_file.write_text("/dev/null\n")          # an existing path, as a live pty would be
+    assert main(["devices"]) == 0
+    assert "/dev/null" in capsys.readouterr().out
+    assert main(["deploy"]) == 2
+    assert "a virtual board is running: --port /dev/null" in capsys.readouterr().err

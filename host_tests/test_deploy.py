@@ -40,7 +40,7 @@ def _tree(root, sub):
 
 
 def test_deploy_mpy_then_import_on_the_board(vboard, capsys):
-    assert main(["deploy", "--port", vboard.port]) == 0
+    assert main(["deploy", "--port", vboard.port]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "board: unix (detected" in out and "verified" in out
     names = _tree(vboard.root, "lib/umalloc")
@@ -54,7 +54,7 @@ def test_deploy_mpy_then_import_on_the_board(vboard, capsys):
 
 
 def test_deploy_source_replaces_the_mpy_files(vboard, capsys):
-    assert main(["deploy", "--port", vboard.port, "--board", "unix", "--source"]) == 0
+    assert main(["deploy", "--port", vboard.port, "--board", "unix", "--source"]) == 0, capsys.readouterr().err
     names = _tree(vboard.root, "lib/umalloc")
     assert names == sorted(s.name for s in mpybuild.sources())   # no stale .mpy left over
     word, where = _board_imports_umalloc(vboard.port)
@@ -62,7 +62,7 @@ def test_deploy_source_replaces_the_mpy_files(vboard, capsys):
 
 
 def test_deploy_with_app_installs_boot_and_main(vboard, capsys):
-    assert main(["deploy", "--port", vboard.port, "--app"]) == 0
+    assert main(["deploy", "--port", vboard.port, "--app"]) == 0, capsys.readouterr().err
     for name in ("boot.py", "main.py"):
         assert os.path.isfile(os.path.join(vboard.root, name))
 
@@ -140,7 +140,7 @@ def test_device_that_is_not_micropython(capsys):
 
 
 def test_deploy_with_ampy(vboard, capsys):
-    assert main(["deploy", "--port", vboard.port, "--ampy"]) == 0
+    assert main(["deploy", "--port", vboard.port, "--ampy"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "via ampy" in out and "verified" in out
     assert _tree(vboard.root, "lib/umalloc") == sorted(s.stem + ".mpy" for s in mpybuild.sources())

@@ -200,8 +200,11 @@ class AmpyLink:
 
 def open_link(port, baud=115200, use_ampy=False, raw_timeout=RAW_REPL_TIMEOUT):
     if not port:
-        raise UserError("no --port given: find your board with `umalloc devices`, or start the "
-                        "virtual board with `umalloc vboard` and pass the port it prints")
+        from .commands.devices import running_vboard
+        virtual = running_vboard()
+        raise UserError("no --port given: find your board with `umalloc devices`%s" % (
+            " (a virtual board is running: --port %s)" % virtual if virtual else
+            ", or start the virtual board with `umalloc vboard` and pass the port it prints"))
     return (AmpyLink if use_ampy else MpremoteLink)(port, baud, raw_timeout)
 
 

@@ -25,12 +25,24 @@ def match(ports, profs):
     return out
 
 
+def running_vboard():
+    """The pty of a running `umalloc vboard`, or None."""
+    try:
+        from ..serialsource import vboard_port
+    except ImportError:
+        return None
+    return vboard_port()
+
+
 def run(args):
     from serial.tools import list_ports
     ports = sorted(list_ports.comports(), key=lambda p: p.device)
     if not args.all:
         ports = [p for p in ports if p.vid is not None]
     rows = match(ports, profiles.all_profiles())
+    virtual = running_vboard()
+    if virtual:
+        print("%-16s %s  %-10s %s" % (virtual, "virtual  ", "unix", "`umalloc vboard` (running)"))
     if not rows:
         print("no USB serial ports found.  Plug a board in (a data cable, not charge-only), "
               "or use the virtual board: `umalloc vboard` / `umalloc demo`.")
