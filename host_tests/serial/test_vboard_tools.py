@@ -165,3 +165,18 @@ def test_umalloc_vboard_rejects_a_bad_heap():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "--heap 'lots' is not a size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_output_nobody_reads_does_not_wedge_the_board(vb):
+    b = Board(vb.port, timeout=5)
+    b._t.exec_raw_no_follow("for i in range(30000):\n    print('x' * 60)")
+    b._t.serial.close()            # the host goes away mid-output (unplugged terminal)
+    time.sleep(0.5)
+    out = _tool("mpremote", "connect", vb.port, "exec", "print('still alive')", timeout=60)
+    assert out.strip().endswith("still alive")
+
+
+def test_large_output_arrives_complete(vb):
+    out = _tool("mpremote", "connect", vb.port, "exec", "for i in range(5000): print('%06d' % i)")
+    lines = out.split()
+    assert len(lines) == 5000 and lines[0] == "000000" and lines[-1] == "004999"

@@ -47,6 +47,7 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 FRIENDLY_PROMPT = b">>> "
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 START_TIMEOUT = 10.0
+OUTPUT_STALL = 2.0      # seconds output may wait for a reader before it is dropped
 STARTUP_GRACE = 1.0     # seconds after a start before a Ctrl-C means "interrupt main.py"
 _DEBUG = bool(os.environ.get("UMALLOC_VBOARD_DEBUG"))   # log the serial traffic to stderr
 
@@ -137,6 +138,7 @@ class VirtualBoard:
         self._outer, self._outer_slave = pty.openpty()
         tty.setraw(self._outer_slave)
         tty.setraw(self._outer)
+        os.set_blocking(self._outer, False)
         self.port = os.ttyname(self._outer_slave)
         self._wake_r, self._wake_w = os.pipe()
         self._stop.clear()
@@ -290,7 +292,11 @@ class VirtualBoard:
             try:
                 n = os.write(self._outer, view)
             except BlockingIOError:
-                time.sleep(0.001)
+                # Nobody reads the port: wait a little, then drop the output like a
+                # board's USB serial does with no host attached (never block the relay).
+                _, writable, _ = select.select([], [self._outer], [], OUTPUT_STALL)
+                if not writable:
+                    return
                 continue
             except OSError:
                 return
