@@ -118,7 +118,6 @@ class VirtualBoard:
         self._thread = None
         self._stop = threading.Event()
         self._wake_r = self._wake_w = None
-        self._lock = threading.Lock()
         self._raw_mode = False      # was the child last seen in the raw REPL?
         self._tail = b""
         self._ready = False         # has the child shown a prompt since it started?
@@ -309,8 +308,6 @@ class VirtualBoard:
         friendly_at = text.rfind(b"\n" + FRIENDLY_PROMPT)
         if raw_at >= 0 or friendly_at >= 0:
             self._raw_mode = raw_at > friendly_at
-            self._ready = True
-        elif text.startswith(FRIENDLY_PROMPT) or b"\r\n" + FRIENDLY_PROMPT[:3] in text:
             self._ready = True
         self._tail = text[-40:]
 
