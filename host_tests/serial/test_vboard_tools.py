@@ -180,3 +180,11 @@ def test_large_output_arrives_complete(vb):
     out = _tool("mpremote", "connect", vb.port, "exec", "for i in range(5000): print('%06d' % i)")
     lines = out.split()
     assert len(lines) == 5000 and lines[0] == "000000" and lines[-1] == "004999"
+
+
+def test_a_child_that_cannot_start_is_a_clear_error(tmp_path):
+    from umalloc_host.errors import UserError
+    board = VirtualBoard(heap="1", root=tmp_path)
+    with pytest.raises(UserError, match="exited at once"):
+        board.start()
+    assert board.pid is None and board.port is not None and not os.path.exists(board.port)

@@ -48,6 +48,7 @@ FRIENDLY_PROMPT = b">>> "
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 START_TIMEOUT = 10.0
 OUTPUT_STALL = 2.0      # seconds output may wait for a reader before it is dropped
+FIRST_START = 3.0       # seconds start() waits for the first prompt
 STARTUP_GRACE = 1.0     # seconds after a start before a Ctrl-C means "interrupt main.py"
 _DEBUG = bool(os.environ.get("UMALLOC_VBOARD_DEBUG"))   # log the serial traffic to stderr
 
@@ -123,6 +124,7 @@ class VirtualBoard:
         self._ready = False         # has the child shown a prompt since it started?
         self._pending = b""         # user bytes held until the child is ready for them
         self._spawned_at = 0.0
+        self._quick_deaths = 0      # starts in a row that died before their first prompt
 
     # -- lifecycle --
 
@@ -142,6 +144,11 @@ class VirtualBoard:
         self._wake_r, self._wake_w = os.pipe()
         self._stop.clear()
         self._spawn(raw=False)
+        try:
+            self._check_first_start()
+        except UserError:
+            self.stop()
+            raise
         self._thread = threading.Thread(target=self._relay, name="vboard-relay", daemon=True)
         self._thread.start()
         return self
@@ -263,9 +270,36 @@ class VirtualBoard:
                 child.kill()
         child.wait(5)
 
+    def _check_first_start(self):
+        """Fail start() with the child's own words if it cannot even start (bad --heap...).
+
+        Waits for the first prompt, but at most FIRST_START s: a main.py that
+        runs forever is a working board too.
+        """
+        seen = b""
+        deadline = time.monotonic() + FIRST_START
+        while FRIENDLY_PROMPT not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self._inner], [], [], 0.05)
+            chunk = b""
+            if ready:
+                try:
+                    chunk = os.read(self._inner, 4096)
+                except OSError:
+                    pass
+            if chunk:
+                seen += chunk
+            elif self._child.poll() is not None:
+                raise UserError("the MicroPython unix port exited at once (status %s): %s; check "
+                                "--heap (e.g. 192k)" % (self._child.returncode,
+                                                        seen.decode("utf-8", "replace").strip()[-300:]))
+        self._note_mode(seen)
+        self._send_outer(seen)
+
     def _restart(self):
         """The child exited: a soft reset (exit status >= 0) or a crash/kill (a signal)."""
         child = self._child
+        quick = time.monotonic() - self._spawned_at < 1.0 and not self._ready
+        self._quick_deaths = self._quick_deaths + 1 if quick else 0
         code = child.wait(5) if child else -1
         self._child = None
         try:
@@ -274,6 +308,11 @@ class VirtualBoard:
             pass
         self._inner = None
         soft = code >= 0 or code == -signal.SIGINT
+        if self._quick_deaths >= 3:
+            # Dies as it starts, again and again: stay down rather than spin.
+            self._send_outer(b"\r\nvboard: micropython exits at start (status %d); "
+                             b"restart `umalloc vboard`\r\n" % code)
+            return
         self.restarts += 1
         if soft:
             self._send_outer(SOFT_REBOOT)
