@@ -62,6 +62,19 @@ def test_mpremote_cp_recursive_installs_an_importable_package(vb):
     assert "Up to date" in _mpremote(vb, "cp", "-r", LIB_DIR / "umalloc", ":lib/")
 
 
+def test_mpremote_mount_binary_protocol(vb, tmp_path):
+    # mount talks a binary protocol over the REPL with Ctrl-C disabled (kbd_intr(-1)):
+    # 0x03 bytes in it must reach the device as data, not interrupt it.
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "mod_on_host.py").write_text("VALUE = 'imported from the host'\n")
+    out = _mpremote(vb, "mount", tmp_path, "exec",
+                    "import os, mod_on_host\nprint(sorted(os.listdir('/remote')))\n"
+                    "print(open('/remote/data.bin', 'rb').read() == bytes(range(256)))\n"
+                    "print(mod_on_host.VALUE)")
+    lines = out.strip().splitlines()
+    assert lines[-3:] == ["['data.bin', 'mod_on_host.py']", "True", "imported from the host"]
+
+
 def test_mpremote_soft_reset_clears_state(vb):
     out = _mpremote(vb, "exec", "x = 5", "soft-reset", "exec",
                     "print('x' in globals())")

@@ -12,8 +12,10 @@ terminal, but it differs from a board in three ways this module hides:
   the new process back into the raw REPL, so mpremote's soft reset, ``mpremote
   run`` and ampy (which always soft-resets) work.
 * A Ctrl-C byte does not interrupt running code (boards scan their UART for it).
-  We send SIGINT instead, but only while the child has its KeyboardInterrupt
-  handler installed (seen in /proc/PID/status): at the prompt SIGINT would kill it.
+  We send SIGINT instead, but only while the child runs code (it is not blocked
+  reading its stdin, /proc/PID/syscall) with its Ctrl-C handler installed
+  (/proc/PID/status; micropython.kbd_intr(-1) removes it, and then 0x03 is data):
+  otherwise SIGINT would kill it, so the byte is passed on as data.
 * A crash or kill of the process is a "hard reset": it restarts with its banner.
 
 The user/tool gets the slave side of an OUTER pty (we keep a slave fd open so the
@@ -92,14 +94,25 @@ def _waiting_for_input(pid):
     return len(fields) > 1 and fields[0] == str(_READ_SYSCALL) and int(fields[1], 16) == 0
 
 
+def _sigint_caught(pid):
+    """True when the process has a SIGINT handler, i.e. MicroPython's Ctrl-C is enabled.
+
+    micropython.kbd_intr(-1) (mpremote's mount protocol uses it) puts SIGINT back to
+    the default action: then 0x03 is data, and a SIGINT would kill the process.
+    """
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def _board_like_tty(fd):
-    """Raw bytes both ways, like a UART; ISIG on so SIGINT reaches a running program."""
+    """Raw bytes both ways, like a UART: no echo, no line editing, no signals from bytes."""
     tty.setraw(fd)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] |= termios.ISIG
-    attrs[6][termios.VSUSP] = 0    # a 0x1a byte in data must not stop the child
-    attrs[6][termios.VQUIT] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
 class VirtualBoard:
@@ -368,7 +381,7 @@ class VirtualBoard:
             return False
         if not self._ready and time.monotonic() - self._spawned_at < STARTUP_GRACE:
             return False     # still initialising: SIGINT would kill it; the byte waits instead
-        return not _waiting_for_input(child.pid)
+        return not _waiting_for_input(child.pid) and _sigint_caught(child.pid)
 
     def _flush_pending(self):
         if self._ready and self._pending and self._inner is not None:
