@@ -18,10 +18,7 @@ try:
 except NameError:
     DEMO_TRACE_EVENTS = 0
 
-try:
-    from umalloc.report import report as _report
-except ImportError:        # older umalloc: plain figures, which the host also understands
-    _report = None
+from umalloc.report import report
 
 TICK_MS = 250              # one report per tick
 _ticks = max(8, DEMO_SECONDS * 1000 // TICK_MS)
@@ -69,16 +66,7 @@ def emit():
     if s["frag"] > _worst["frag"]:
         _worst.update(frag=s["frag"], t=time.ticks_diff(time.ticks_ms(), _t0) / 1000,
                       free=s["free"], largest_free=s["largest_free"], phase=_phase[0])
-    if _report is not None:
-        _report(arena=A)
-    else:
-        print("@umdemo", repr({
-            "t": time.ticks_diff(time.ticks_ms(), _t0) / 1000, "phase": _phase[0],
-            "free": s["free"], "largest_free": s["largest_free"], "frag": s["frag"],
-            "fail": s["fail"], "fail_fragmented": s["fail_fragmented"],
-            "live": s["live_blocks"], "min_ever_free": s["min_ever_free"],
-            "parts": [(q["block_size"], q["nfree"], q["nblks"]) for q in s["partitions"]],
-            "map": A.map(40)}))
+    report(arena=A)
     wait = time.ticks_diff(_next[0], time.ticks_ms())
     if wait > 0:
         time.sleep_ms(wait)

@@ -11,7 +11,6 @@ import threading
 import time
 import tty
 
-import pytest
 from rich.console import Console
 
 from umalloc import frame

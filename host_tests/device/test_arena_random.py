@@ -1,6 +1,5 @@
 # Model-based random testing: seeded operations against a reference model,
 # check() after every one.  Same seeds, same results on CPython and MicroPython.
-import umalloc
 from umalloc import Arena
 
 MICROPYTHON_HEAP = "512k"

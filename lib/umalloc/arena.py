@@ -10,7 +10,7 @@ from . import _core as C
 from ._core import alloc, release, part_get, part_put
 from ._guard import GUARD
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
-                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK, ERR_MEM_CORRUPT)
+                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
 POLICIES = ("first", "best", "twoended")

@@ -24,7 +24,7 @@ RAW_REPL_TIMEOUT = 5.0   # a MicroPython board answers Ctrl-A well within this
 READ_POLL = 1.0          # the longest a single serial read may block
 
 
-class DeviceError(Exception):
+class DeviceError(UserError):
     """Code run on the device raised; str() and .traceback are the MicroPython traceback."""
 
     def __init__(self, traceback_text, output=""):
@@ -48,7 +48,18 @@ class BoardTimeout(DeviceError):
                          "interrupted with Ctrl-C and soft-reset" % seconds, output)
 
 
-def _open_error(port, exc):
+class LinkLost(UserError):
+    """The port went away or stopped answering in the middle of a session."""
+
+
+def not_micropython(port):
+    return UserError("no MicroPython raw REPL answered on %s within %.0f s: is it a "
+                     "MicroPython board (flash it with `umalloc flash`), the right port "
+                     "(`umalloc devices`), and is no program on it ignoring Ctrl-C?"
+                     % (port, RAW_REPL_TIMEOUT))
+
+
+def open_error(port, exc):
     if "://" not in port and not os.path.exists(port):
         return UserError("port %s does not exist: list boards with `umalloc devices`, or start "
                          "the virtual board with `umalloc vboard` and use the port it prints" % port)
@@ -58,6 +69,8 @@ def _open_error(port, exc):
 
 class Board:
     """A MicroPython device on `port`, kept in the raw REPL between calls."""
+
+    name = "mpremote"     # the transport underneath, as deploy reports it
 
     def __init__(self, port, baud=115200, timeout=10.0):
         import serial
@@ -69,24 +82,27 @@ class Board:
         try:
             self._t = SerialTransport(port, baudrate=baud, timeout=READ_POLL)
         except self._link_errors as exc:
-            raise _open_error(port, exc) from None
+            raise open_error(port, exc) from None
         try:
-            self._enter_raw(soft_reset=False)
+            self._enter_raw(soft_reset=False, tries=2)
         except UserError:
             self._close_port()
             raise
 
     # -- the raw REPL, via mpremote --
 
-    def _enter_raw(self, soft_reset):
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):   # mpremote prints raw bytes on failure
-                self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=RAW_REPL_TIMEOUT)
-        except self._link_errors:
-            raise UserError("no MicroPython raw REPL answered on %s within %.0f s: is it a "
-                            "MicroPython board (flash it with `umalloc flash`), the right port "
-                            "(`umalloc devices`), and is no program on it ignoring Ctrl-C?"
-                            % (self.port, RAW_REPL_TIMEOUT)) from None
+    def _enter_raw(self, soft_reset, tries=1):
+        # A board that is just booting (an ESP32 resets when the port opens, the
+        # virtual board restarts) can swallow the first Ctrl-A: on opening, try twice.
+        limits = (1.5, RAW_REPL_TIMEOUT - 1.5) if tries > 1 else (RAW_REPL_TIMEOUT,)
+        for attempt, limit in enumerate(limits):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):   # mpremote prints raw bytes
+                    self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=limit)
+                return
+            except self._link_errors:
+                if attempt == len(limits) - 1:
+                    raise not_micropython(self.port) from None
 
     def _read_to_eof(self, deadline, on_output=None):
         """(bytes up to the next 0x04 — the raw REPL's end marker, whether it came in time).
@@ -128,8 +144,8 @@ class Board:
             if finished:
                 err, finished = self._read_to_eof(deadline)
         except self._link_errors as exc:
-            raise UserError("lost %s while talking to the board (%s): check the cable / that "
-                            "the virtual board still runs, then try again" % (self.port, exc)) from None
+            raise LinkLost("lost %s while talking to the board (%s): check the cable / that "
+                           "the virtual board still runs, then try again" % (self.port, exc)) from None
         if not finished:
             self.recover()
             raise BoardTimeout(timeout, out.decode("utf-8", "replace"))

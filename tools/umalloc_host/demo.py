@@ -2,20 +2,18 @@
 
 The workload is firmware/demo.py, sent to the device through the raw REPL with
 a few DEMO_* settings in front.  Its output is a stream of text lines: report
-frames (or `@umdemo {...}` lines from an older umalloc without umalloc.report),
-`# ...` narration, and one `@umdemo-summary {...}` line at the end.  The lines
-go to Engineer C's live view (umalloc_host.monitor.watch) when it is
-installed, else to a plain table printed here; both work without a TTY.
+frames, `# ...` narration, and one `@umdemo-summary {...}` line at the end.
+The lines go to the live monitor view (umalloc_host.monitor.watch), or with
+--plain to a compact table printed here; both work without a TTY.
 """
 
 import ast
 import queue
 import sys
 import threading
-import time
 from pathlib import Path
 
-from . import FIRMWARE_DIR, LIB_DIR
+from . import FIRMWARE_DIR
 from . import deploy as deployer
 from . import devlink, profiles
 from .errors import UserError
@@ -23,7 +21,6 @@ from .errors import UserError
 WORKLOAD = FIRMWARE_DIR / "demo.py"
 TRACE_ON_DEVICE = "umalloc_demo.trace"
 SUMMARY_TAG = "@umdemo-summary"
-ROW_TAG = "@umdemo"
 _DONE = object()
 
 RESERVE = """import gc, umalloc
@@ -100,8 +97,7 @@ def stream_lines(link, code, timeout):
 class PlainView:
     """A compact table, one row per report: what the demo shows without the live monitor.
 
-    Rows come from report frames (decoded with umalloc.frame, the device's own codec)
-    or from `@umdemo {...}` lines of a umalloc without umalloc.report.
+    Rows come from report frames, decoded with umalloc.frame (the device's own codec).
     """
 
     HEADER = "  time  phase       free  largest  frag  fails (fragmented)  free blocks/part  map"
@@ -114,14 +110,7 @@ class PlainView:
         self.bad = 0
 
     def _figures(self, line):
-        if line.startswith(ROW_TAG + " "):
-            d = ast.literal_eval(line[len(ROW_TAG) + 1:])
-            d["parts"] = [nfree for _size, nfree, _n in d["parts"]]
-            return d
-        try:
-            from umalloc import frame
-        except ImportError:
-            return None
+        from umalloc import frame
         f = frame.decode(line)            # None: not a frame; FrameError: damaged
         if f is None:
             return None
@@ -158,18 +147,6 @@ class PlainView:
             self.out(line)
 
 
-def _monitor_watch():
-    """Engineer C's live view, when installed and the device can send frames."""
-    try:
-        from .monitor import watch
-        from . import liveview  # noqa: F401  (watch draws with it)
-    except ImportError:
-        return None
-    if not (LIB_DIR / "umalloc" / "report.py").exists():
-        return None
-    return watch
-
-
 def show(lines, title, plain=False):
     """Feed lines to the live view (or the plain table); returns the device's summary dict."""
     summary = {}
@@ -184,8 +161,8 @@ def show(lines, title, plain=False):
                 continue
             yield line
 
-    watch = None if plain else _monitor_watch()
-    if watch is not None:
+    if not plain:
+        from .monitor import watch
         summary["monitor"] = watch(filtered(), title=title)
     else:
         view = PlainView()
@@ -250,7 +227,7 @@ def _run_on(port, board, trace, events, seconds, plain, verbose, virtual):
              % (info["files"], info["bytes"], info["seconds"]))
         # A soft reset gives the workload an unfragmented GC heap, as at boot; the arena
         # is reserved right away, before anything else can cut the heap into pieces.
-        link.soft_reset()
+        link.reset()
         reserved = link.exec(RESERVE).strip()
         if reserved and reserved != "ok":
             _say("      " + reserved)

@@ -134,7 +134,7 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
     try:
         # Like mpremote: start from a soft reset, so a running program (a Reporter's
         # timer printing frames, say) cannot mix its output into the file transfer.
-        link.soft_reset()
+        link.reset()
         if profile is None:
             profile = profiles.load(detect_board(link))
             say("board: %s (detected; pass --board to choose)" % profile["name"])

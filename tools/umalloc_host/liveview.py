@@ -1,6 +1,5 @@
 """The monitor's two faces: a live rich screen on a terminal, compact lines elsewhere."""
 
-import sys
 import time
 
 from rich.console import Console, Group

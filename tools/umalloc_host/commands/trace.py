@@ -76,7 +76,7 @@ def pull(board, run_code=None):
             board.exec(run_code, timeout=120)
         return extract(board.exec(PULL_CODE, timeout=120))
     except DeviceError as exc:
-        raise UserError("the device raised %s" % exc.exception_line()) from None
+        raise UserError("the device raised %s" % exc.exception_line) from None
 
 
 def run_pull(args):
