@@ -55,11 +55,11 @@ def test_demo_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.trace"
     bad.write_text("a 1 10\nx 2\n")
     assert main(["demo", "--trace", str(bad)]) == 2
-    assert "bad.trace line 2" in capsys.readouterr().err
+    assert "bad.trace:2" in capsys.readouterr().err
     empty = tmp_path / "empty.trace"
     empty.write_text("# nothing\n")
     assert main(["demo", "--trace", str(empty)]) == 2
-    assert "no trace events" in capsys.readouterr().err
+    assert "no events" in capsys.readouterr().err
     assert main(["demo", "--port", "/dev/ttyNOPE3"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["demo", "--seconds", "1"]) == 2

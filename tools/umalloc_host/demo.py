@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import FIRMWARE_DIR
 from . import deploy as deployer
-from . import devlink, profiles
+from . import devlink, profiles, traces
 from .errors import UserError
 
 WORKLOAD = FIRMWARE_DIR / "demo.py"
@@ -36,22 +36,6 @@ except MemoryError:
 
 def _say(msg=""):
     print(msg, flush=True)
-
-
-def count_events(path):
-    from umalloc.tracefmt import parse_line
-    n = 0
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            try:
-                if parse_line(line) is not None:
-                    n += 1
-            except ValueError as exc:
-                raise UserError("%s line %d: %s; a trace has `a ID SIZE`, `f ID`, `r ID SIZE` "
-                                "or `# comment` lines" % (path, lineno, exc)) from None
-    if not n:
-        raise UserError("%s holds no trace events; try /work/shared/traces/churn.trace" % path)
-    return n
 
 
 def workload_source(seconds, trace_path=None, events=0):
@@ -195,7 +179,10 @@ def run_demo(port=None, board=None, trace=None, seconds=20, plain=False, verbose
              heap=None):
     if seconds < 2:
         raise UserError("--seconds must be at least 2")
-    events = count_events(trace) if trace else 0
+    events = 0
+    if trace:      # a path or a sample name; parsed here so a bad line is named before anything runs
+        events = len(traces.load(trace))
+        trace = traces.resolve(trace)
     if port:
         return _run_on(port, board, trace, events, seconds, plain, verbose, virtual=False)
     try:
