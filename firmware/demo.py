@@ -162,32 +162,11 @@ def generated():
 
 
 def replay(path, total):
-    from umalloc.tracefmt import parse_line
+    from umalloc.tracefmt import replay as run_trace
     phase(1, "replay", "%s, %d events" % (path, total))
-    per_tick = max(1, total // _ticks)
     ids = {}
-    done = 0
     with open(path) as f:
-        for line in f:
-            ev = parse_line(line)
-            if ev is None:
-                continue
-            op, ident, n = ev
-            if op == "a":
-                p = A.malloc(n)
-                if p is not None:
-                    ids[ident] = p
-            elif op == "f":
-                p = ids.pop(ident, None)
-                if p is not None:
-                    A.free(p)
-            else:
-                q = A.realloc(ids.get(ident), n)
-                if q is not None:
-                    ids[ident] = q
-            done += 1
-            if done % per_tick == 0:
-                emit()
+        run_trace(A, f, tick=emit, every=max(1, total // _ticks), live=ids)
     phase(2, "release", "free what the trace left allocated")
     for p in ids.values():
         A.free(p)

@@ -53,13 +53,15 @@ def parse_line(line):
     raise ValueError("not a trace event: %r" % line)
 
 
-def replay(alloc, lines):
+def replay(alloc, lines, tick=None, every=1, live=None):
     """Run trace lines through `alloc`; returns a dict of counts.
 
     A failed allocation leaves its ID dead (later frees of it are skipped), as
-    a program would skip freeing a NULL pointer.
+    a program would skip freeing a NULL pointer.  tick() is called after every
+    `every` events; `live` (a dict) receives the ID -> pointer map left at the end.
     """
-    live = {}
+    if live is None:
+        live = {}
     events = failed = 0
     for line in lines:
         event = parse_line(line)
@@ -84,4 +86,6 @@ def replay(alloc, lines):
                 failed += 1
             else:
                 live[ident] = q
+        if tick is not None and events % every == 0:
+            tick()
     return {"events": events, "failed": failed, "live": len(live)}
