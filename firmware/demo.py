@@ -18,7 +18,7 @@ try:
 except NameError:
     DEMO_TRACE_EVENTS = 0
 
-from umalloc.report import report
+from umalloc.reporter import report
 
 TICK_MS = 250              # one report per tick
 _ticks = max(8, DEMO_SECONDS * 1000 // TICK_MS)

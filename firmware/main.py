@@ -13,7 +13,7 @@ if _arena is None:
     print("umalloc main: no arena (boot.py did not run?); `umalloc deploy --app` installs it")
 else:
     try:
-        from umalloc.report import Reporter
+        from umalloc.reporter import Reporter
     except ImportError:
         Reporter = None
     if Reporter is not None:

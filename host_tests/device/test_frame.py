@@ -219,7 +219,7 @@ def test_encode_can_end_the_line_itself():
 
 def test_reporter_timer_mode_sends_outside_the_interrupt():
     import sys
-    mod = sys.modules["umalloc.report"]
+    mod = sys.modules["umalloc.reporter"]
     queued = []
 
     class FakeTimer:

@@ -20,7 +20,6 @@ from .errors import (MemError, error_name, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID
                      ERR_MEM_INVALID_SIZE, ERR_MEM_NO_FREE_BLKS, ERR_MEM_FULL,
                      ERR_MEM_INVALID_PBLK, ERR_MEM_DOUBLE_FREE, ERR_MEM_CORRUPT)
 from .arena import Arena, Partition, POLICIES
-from .report import report, Reporter
 
 __version__ = "0.1.0"
 
@@ -83,3 +82,17 @@ def map(width=64):
 
 def dump_trace(stream=None):
     _arena().dump_trace(stream)
+
+
+# Reports load the frame codec (about 14 KB of RAM on the unix port) only when used.
+
+def report(stream=None, arena=None, **options):
+    """Write one report frame of `arena` (default: the init() arena) to `stream` (default stdout)."""
+    from .reporter import report as send
+    return send(stream, arena, **options)
+
+
+def Reporter(arena=None, period_ms=1000, **options):
+    """A umalloc.reporter.Reporter: frames every period_ms (.start(), .stop(), .send())."""
+    from .reporter import Reporter as make
+    return make(arena, period_ms, **options)
