@@ -40,3 +40,17 @@ class Figures:
             "overhead": self.overhead, "meta": self.meta, "policy": self.policy,
             "partitions": [],
         }
+
+
+class MoveOnResize:
+    """realloc for the reference allocators: keep a block whose size still fits, else move it."""
+
+    def realloc(self, p, n):
+        if p is None:
+            return self.malloc(n)
+        if self._keeps(p, n):
+            return p
+        q = self.malloc(n)
+        if q is not None:
+            self.free(p)
+        return q

@@ -8,7 +8,7 @@ outside the arena, like Linux's struct page, so this model is, if anything,
 flattered: no byte of the arena goes to metadata.
 """
 
-from ._figures import Figures
+from ._figures import Figures, MoveOnResize
 
 MIN_ORDER = 4        # 16-byte smallest block
 
@@ -21,7 +21,7 @@ def order_for(n):
     return order
 
 
-class BuddyAllocator:
+class BuddyAllocator(MoveOnResize):
     def __init__(self, size, **_ignored):
         if size < (1 << MIN_ORDER):
             raise ValueError("a buddy arena needs at least %d bytes" % (1 << MIN_ORDER))
@@ -72,15 +72,8 @@ class BuddyAllocator:
             order += 1
         self._free.setdefault(order, set()).add(p)
 
-    def realloc(self, p, n):
-        if p is None:
-            return self.malloc(n)
-        if order_for(n) == self._order[p]:
-            return p
-        q = self.malloc(n)
-        if q is not None:
-            self.free(p)
-        return q
+    def _keeps(self, p, n):
+        return order_for(n) == self._order[p]
 
     def size_of(self, p):
         return 1 << self._order[p]

@@ -7,7 +7,7 @@ neighbours.  realloc is malloc + copy + free, as heap_4 offers no realloc.
 
 from bisect import bisect_left, insort
 
-from ._figures import Figures
+from ._figures import Figures, MoveOnResize
 
 HEADER = 8
 ALIGN = 8
@@ -19,7 +19,7 @@ def block_for(n):
     return need if need >= MIN_BLOCK else MIN_BLOCK
 
 
-class FirstFit8:
+class FirstFit8(MoveOnResize):
     def __init__(self, size, **_ignored):
         usable = size & -ALIGN
         if usable < MIN_BLOCK:
@@ -68,15 +68,8 @@ class FirstFit8:
         insort(self._starts, b)
         self._len[b] = size
 
-    def realloc(self, p, n):
-        if p is None:
-            return self.malloc(n)
-        if block_for(n) == self._live[p - HEADER]:
-            return p
-        q = self.malloc(n)
-        if q is not None:
-            self.free(p)
-        return q
+    def _keeps(self, p, n):
+        return block_for(n) == self._live[p - HEADER]
 
     def size_of(self, p):
         return self._live[p - HEADER] - HEADER
