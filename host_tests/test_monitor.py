@@ -4,10 +4,8 @@ import io
 import json
 import os
 import pty
-import queue
 import subprocess
 import sys
-import threading
 import time
 import tty
 
@@ -18,6 +16,8 @@ from umalloc_host import framebench
 from umalloc_host.cli import main
 from umalloc_host.monitor import LineSplitter, MonitorState, Status, scan_line, watch
 from umalloc_host.serialsource import serial_lines
+
+from _lines import reader, wait_for
 
 
 def _frames(n, seq0=0):
@@ -152,33 +152,6 @@ class _Pty:
         os.close(self.slave)
 
 
-def _reader(proc):
-    q = queue.Queue()
-
-    def pump():
-        for line in proc.stdout:
-            q.put(line.rstrip("\n"))
-        q.put(None)
-    threading.Thread(target=pump, daemon=True).start()
-    return q
-
-
-def _wait_for(q, pred, timeout=15):
-    seen = []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            line = q.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        seen.append(line)
-        if pred(line):
-            return seen
-    raise AssertionError("timed out; monitor said:\n" + "\n".join(seen[-20:]))
-
-
 def test_monitor_survives_a_port_that_vanishes_and_returns(tmp_path):
     link = str(tmp_path / "ttyBOARD")
     log = tmp_path / "run.jsonl"
@@ -189,18 +162,18 @@ def test_monitor_survives_a_port_that_vanishes_and_returns(tmp_path):
          "--log", str(log), "--seconds", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        q = _reader(proc)
-        _wait_for(q, lambda s: "connected to" in s)
+        q = reader(proc)
+        wait_for(q, lambda s: "connected to" in s)
         board.write("garbage \x00\xff\r\n" + "\r\n".join(frames[:15]) + "\r\n" + frames[15][:60])
-        _wait_for(q, lambda s: s.startswith("#14 "))
+        wait_for(q, lambda s: s.startswith("#14 "))
         board.vanish()                     # unplugged mid-frame
-        _wait_for(q, lambda s: "disconnected" in s)
+        wait_for(q, lambda s: "disconnected" in s)
         time.sleep(1.0)                    # a few failed reopen attempts
         assert proc.poll() is None, "monitor exited while the port was gone"
         board = _Pty(link)                 # plugged back in
-        _wait_for(q, lambda s: "connected to" in s)
+        wait_for(q, lambda s: "connected to" in s)
         board.write("MPY: soft reboot\r\n" + "\r\n".join(frames[16:]) + "\r\n")
-        _wait_for(q, lambda s: s.startswith("#39 "))
+        wait_for(q, lambda s: s.startswith("#39 "))
     finally:
         proc.terminate()
         proc.wait(10)
@@ -254,10 +227,10 @@ def test_ctrl_c_ends_the_monitor_cleanly_with_the_log_complete(tmp_path):
         [sys.executable, "-m", "umalloc_host.cli", "monitor", "--port", link, "--plain",
          "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        q = _reader(proc)
-        _wait_for(q, lambda s: "connected to" in s)
+        q = reader(proc)
+        wait_for(q, lambda s: "connected to" in s)
         board.write("\r\n".join(_frames(8)) + "\r\n")
-        _wait_for(q, lambda s: s.startswith("#7 "))
+        wait_for(q, lambda s: s.startswith("#7 "))
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
         err = proc.stderr.read()

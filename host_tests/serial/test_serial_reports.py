@@ -7,18 +7,17 @@ device, read back over the raw REPL.  The last test watches the virtual board wi
 
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
-import threading
-import time
 
 import serial
 
 from umalloc_host import LIB_DIR
 from umalloc_host.monitor import scan_line
 from umalloc_host.vboard import VirtualBoard
+
+from _lines import reader, wait_for
 
 SETUP = ("import umalloc\n"
          "a = umalloc.Arena(16384, partitions=((16, 32), (64, 16), (256, 4)))\n")
@@ -83,27 +82,6 @@ def test_periodic_reporter_over_serial(umalloc_board):
     assert b.eval("r.sent") == len(frames)
 
 
-def _pump(proc, q):
-    for line in proc.stdout:
-        q.put(line.rstrip("\n"))
-    q.put(None)
-
-
-def _wait_for(q, pred, seen, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            line = q.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        seen.append(line)
-        if pred(line):
-            return
-    raise AssertionError("timed out; monitor said:\n" + "\n".join(seen[-25:]))
-
-
 def test_monitor_keeps_the_log_across_a_board_crash(tmp_path):
     log = tmp_path / "run.jsonl"
     with VirtualBoard() as vb:
@@ -114,19 +92,18 @@ def test_monitor_keeps_the_log_across_a_board_crash(tmp_path):
             [sys.executable, "-m", "umalloc_host.cli", "monitor", "--port", vb.port,
              "--plain", "--log", str(log), "--seconds", "60"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        q, seen = queue.Queue(), []
-        threading.Thread(target=_pump, args=(proc, q), daemon=True).start()
+        q, seen = reader(proc), []
         try:
-            _wait_for(q, lambda s: "connected to" in s, seen)
+            wait_for(q, lambda s: "connected to" in s, seen)
             tx = serial.Serial(vb.port, 115200)       # typing only; the monitor reads
             run = 'import umalloc; a = umalloc.Arena(16384, partitions=((16, 32),))\r'
             loop = 'exec("for i in range(%d):\\n p = a.malloc(100 + i)\\n umalloc.report(arena=a)")\r'
             tx.write((run + loop % 12).encode())
-            _wait_for(q, lambda s: s.startswith("#11 "), seen)
+            wait_for(q, lambda s: s.startswith("#11 "), seen)
             vb.kill_child()                           # crash: the board restarts, port stays
-            _wait_for(q, lambda s: "MicroPython" in s, seen)
+            wait_for(q, lambda s: "MicroPython" in s, seen)
             tx.write((run + loop % 5).encode())
-            _wait_for(q, lambda s: s.startswith("#4 "), seen)
+            wait_for(q, lambda s: s.startswith("#4 "), seen)
             tx.close()
         finally:
             proc.terminate()
