@@ -8,7 +8,7 @@ import tty
 
 
 def virtual_board():
-    """Engineer A's VirtualBoard (a context manager with .port and .root)."""
+    """The project's VirtualBoard (a context manager with .port and .root)."""
     from umalloc_host.vboard import VirtualBoard
     return VirtualBoard()
 

@@ -38,7 +38,6 @@ class Partition:
     """A uC/OS-style memory partition: nblks blocks of block_size bytes."""
 
     def __init__(self, arena, desc):
-        self._arena = arena
         self._w = arena._w
         self._d = desc        # word index of this partition's descriptor
 

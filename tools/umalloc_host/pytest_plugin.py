@@ -114,26 +114,18 @@ class _Session:
             self.virtual = None
 
     def deploy(self):
-        """lib/umalloc onto the board, once: Engineer B's deploy (mpy) when present."""
+        """lib/umalloc onto the board, once, as .mpy for its arch (umalloc_host.deploy)."""
         if self.deployed or self.config.getoption("no_deploy"):
             return
+        from . import deploy
         started = time.monotonic()
         name = self.config.getoption("umalloc_board_name") or ("unix" if self.virtual else None)
+        self.close_board()    # deploy opens the port itself
         try:
-            from . import deploy as deploy_module
-        except ImportError:
-            deploy_module = None
-        if deploy_module is not None:
-            self.close_board()    # deploy opens the port itself
-            try:
-                deploy_module.deploy(self.port, board=name, mode="mpy", progress=None,
-                                     baud=self.config.getoption("baud"))
-            finally:
-                self.open()
-        else:
-            from . import LIB_DIR
-            for path in sorted((LIB_DIR / "umalloc").glob("*.py")):
-                self.board.fs_put(path, "lib/umalloc/" + path.name)
+            deploy.deploy(self.port, board=name, mode="mpy", progress=None,
+                          baud=self.config.getoption("baud"))
+        finally:
+            self.open()
         self.deployed = True
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
