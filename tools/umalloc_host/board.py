@@ -215,11 +215,7 @@ class Board:
         finishes (or is interrupted and the board reset when `timeout` runs out).
         Non-frame lines are skipped; damaged frames raise umalloc.frame.FrameError.
         """
-        try:
-            from umalloc import frame
-        except ImportError:
-            raise UserError("umalloc.frame (the report codec) is not available: update this "
-                            "checkout (lib/umalloc/frame.py)") from None
+        from umalloc import frame
         deadline = time.monotonic() + timeout
         if code is not None:
             self._t.exec_raw_no_follow(code)

@@ -185,11 +185,7 @@ def run_demo(port=None, board=None, trace=None, seconds=20, plain=False, verbose
         trace = traces.resolve(trace)
     if port:
         return _run_on(port, board, trace, events, seconds, plain, verbose, virtual=False)
-    try:
-        from .vboard import VirtualBoard
-    except ImportError:
-        raise UserError("the virtual board (umalloc_host.vboard) is not available in this "
-                        "checkout; pass --port of a real board (`umalloc devices`)") from None
+    from .vboard import VirtualBoard
     prof = profiles.load(board or "unix")
     _say("umalloc demo: starting the virtual board (MicroPython unix port, %s heap)"
          % (heap or prof.get("heap", "192k")))

@@ -27,10 +27,7 @@ def match(ports, profs):
 
 def running_vboard():
     """The pty of a running `umalloc vboard`, or None."""
-    try:
-        from ..serialsource import vboard_port
-    except ImportError:
-        return None
+    from ..serialsource import vboard_port
     return vboard_port()
 
 

@@ -59,19 +59,9 @@ def run(args):
         _withdraw(port_file, board.port)
 
 
-def _port_file():
-    try:
-        from ..serialsource import VBOARD_PORT_FILE
-        return VBOARD_PORT_FILE
-    except ImportError:
-        return None
-
-
 def _announce(port):
     """Write the port where `umalloc monitor` (and friends) look for a running virtual board."""
-    path = _port_file()
-    if path is None:
-        return None
+    from ..serialsource import VBOARD_PORT_FILE as path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(port + "\n")
