@@ -88,6 +88,56 @@ def test_partition_put_errors():
     a.check()
 
 
+def test_partition_blocks_of_any_size_from_7_bytes():
+    # 10-byte blocks sit 2 bytes apart from alignment; the free-list link uses
+    # each free block's first aligned word, and the heap after them is aligned
+    a = Arena(2048, partitions=((10, 9), (7, 3)))
+    tiny, ten = a.partitions
+    assert (tiny.block_size, ten.block_size) == (7, 10)
+    got = [ten.get() for _ in range(9)]
+    assert ten.get() is None and len(set(got)) == 9
+    assert [q - got[0] for q in got] == [10 * i for i in range(9)]
+    for p in got:
+        fill(a, p, 0xA5)           # data fills the whole block, link word included
+    for p in got[::2]:
+        ten.put(p)
+    assert raises(MemError, ten.put, got[1] + 2).code == umalloc.ERR_MEM_INVALID_PBLK
+    assert raises(MemError, ten.put, got[0]).code == umalloc.ERR_MEM_DOUBLE_FREE
+    assert [intact(a, p, 0xA5) for p in got[1::2]] == [True] * 4
+    again = sorted(ten.get() for _ in range(5))
+    assert again == sorted(got[::2])
+    small = [a.malloc(n) for n in (1, 5, 7)]         # 7-byte partition, then 10-byte: full
+    assert [a.size_of(p) for p in small] == [7, 7, 7]
+    h = a.malloc(9)                                   # both partitions full: the heap
+    assert h % 4 == 0 and a.size_of(h) >= 9
+    for p in small + [h] + got[1::2] + again:
+        a.free(p)
+    a.check()
+    assert ten.query()["nfree"] == 9 and tiny.query()["nfree"] == 3
+
+
+def test_lock_option_wraps_every_entry_point():
+    class CountingLock:
+        def __init__(self):
+            self.entered = 0
+
+        def __enter__(self):
+            self.entered += 1
+
+        def __exit__(self, exc_type, exc, tb):
+            pass
+
+    lock = CountingLock()
+    a = make(lock=lock)
+    part = a.partitions[0]
+    part.put(part.get())
+    a.free(a.malloc(100))
+    a.free(a.realloc(a.malloc(10), 300))
+    assert lock.entered == 2 + 2 + 3      # malloc, realloc (moved out of the partition), free
+    a.check()
+    assert raises(TypeError, Arena, 4096, (), "first", 4, None, False, 0, 256, object())
+
+
 def test_heap_coalesces_with_both_neighbours():
     a = make(partitions=())
     whole = a.stats()["largest_free"]

@@ -118,7 +118,8 @@ def test_bad_layouts():
     assert raises(MemError, Arena, 64, ()).code == umalloc.ERR_MEM_INVALID_SIZE          # too small for its header
     assert raises(MemError, Arena, 4096, ((0, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE
     assert raises(MemError, Arena, 4096, ((2, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE
-    assert raises(MemError, Arena, 4096, ((18, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE
+    assert raises(MemError, Arena, 4096, ((6, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE     # no aligned word inside
+    assert raises(MemError, Arena, 4096, ((12, 8),), "first", 8).code == umalloc.ERR_MEM_INVALID_SIZE
     assert raises(MemError, Arena, 4096, ((16, 0),)).code == umalloc.ERR_MEM_INVALID_BLKS
     assert raises(MemError, Arena, 4096, ((16, 1),)).code == umalloc.ERR_MEM_INVALID_BLKS
     raises(ValueError, Arena, 4096, ((16, 4), (16, 8)))     # two partitions of one size

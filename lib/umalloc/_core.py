@@ -18,7 +18,9 @@ Heap block: one header word, then the payload.
     bit 29     parity: the header word always has an even number of set bits
 Free heap block: header, next free, prev free (address-ordered list), ...,
     footer = size in its last word.  Minimum block: 16 bytes.
-Partition block: no header; a free block's first word links to the next free.
+Partition block: no header; a free block links to the next free one in its
+    first aligned word, (p + 3) >> 2 (block sizes that are not a multiple of 4
+    are at least 7 bytes, so every block holds one).
 Bitmaps (outside the blocks): heap block starts, and each partition's used blocks,
     so free() can tell a real block from an interior or stale pointer in O(1).
 """
@@ -26,8 +28,10 @@ Bitmaps (outside the blocks): heap block starts, and each partition's used block
 try:
     import micropython
     from micropython import const
+    VIPER = True
 except ImportError:
-    from ._shim import micropython, const, ptr32, ptr8
+    from ._shim import micropython, const, ptr32, ptr8, uint
+    VIPER = False
 
 PORTABLE = False          # True when _portable runs this source without viper
 
@@ -39,7 +43,7 @@ H_SIZE = const(1)
 H_NPARTS = const(2)
 H_HEAP_START = const(3)
 H_HEAP_END = const(4)
-H_CLASSES = const(5)       # byte offset of the class lists' heads, then their tails
+H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
 H_NCLASSES = const(6)
 H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
 H_FREE_COUNT = const(8)    # number of free heap blocks
@@ -58,8 +62,9 @@ H_TRACE_COUNT = const(20)
 H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
 H_PSTART = const(22)       # first byte of partition blocks
 H_META = const(23)         # bytes of fixed metadata (header, descriptors, bitmaps, ring)
-H_PARTS = const(24)        # first partition descriptor
-HEADER_WORDS = const(24)
+H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
+H_PARTS = const(25)        # first partition descriptor
+HEADER_WORDS = const(25)
 
 # Partition descriptor word offsets.
 PD_SIZE = const(0)
@@ -71,7 +76,8 @@ PD_NFREE = const(5)
 PD_MIN = const(6)
 PD_FAIL = const(7)
 PD_BITMAP = const(8)
-PD_WORDS = const(9)
+PD_SHIFT = const(9)        # log2(block size) when it is a power of two, else 0 (divide)
+PD_WORDS = const(10)
 
 POLICY_FIRST = const(0)
 POLICY_BEST = const(1)
@@ -128,51 +134,6 @@ def test_bit(w, bitmap: int, i: int) -> int:
     return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
 
 
-# -- partitions ---------------------------------------------------------------
-
-@micropython.viper
-def part_get(w, d: int) -> int:
-    """OSMemGet: pop the first free block of descriptor d (word index); 0 if none."""
-    h = ptr32(w)
-    p = h[d + PD_HEAD]
-    if p == 0:
-        h[d + PD_FAIL] += 1
-        return 0
-    h[d + PD_HEAD] = h[p >> 2]
-    n = h[d + PD_NFREE] - 1
-    h[d + PD_NFREE] = n
-    if n < h[d + PD_MIN]:
-        h[d + PD_MIN] = n
-    i = (p - h[d + PD_START]) // h[d + PD_SIZE]
-    k = (h[d + PD_BITMAP] >> 2) + (i >> 5)
-    h[k] = h[k] | (1 << (i & 31))
-    return p
-
-
-@micropython.viper
-def part_put(w, d: int, p: int) -> int:
-    """OSMemPut: return block p; 0 or a negative error code (nothing changed then)."""
-    h = ptr32(w)
-    start = h[d + PD_START]
-    if p < start or p >= h[d + PD_END]:
-        return E_PBLK
-    rel = p - start
-    i = rel // h[d + PD_SIZE]
-    if i * h[d + PD_SIZE] != rel:
-        return E_PBLK
-    if h[d + PD_NFREE] >= h[d + PD_NBLKS]:
-        return E_FULL
-    k = (h[d + PD_BITMAP] >> 2) + (i >> 5)
-    mask = 1 << (i & 31)
-    if (h[k] & mask) == 0:
-        return E_DOUBLE
-    h[k] = h[k] & (-1 - mask)
-    h[p >> 2] = h[d + PD_HEAD]
-    h[d + PD_HEAD] = p
-    h[d + PD_NFREE] += 1
-    return 0
-
-
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class
@@ -201,7 +162,8 @@ def _insert(w, b: int, size: int):
     while t:
         fl += 1
         t = t >> 1
-    heads = (h[H_CLASSES] >> 2) + (((fl - 4) << 2) | ((size >> (fl - 2)) & 3))
+    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+    heads = (h[H_CLASSES] >> 2) + c
     tails = heads + h[H_NCLASSES]
     x = size ^ (size >> 16)
     x = x ^ (x >> 8)
@@ -228,6 +190,9 @@ def _insert(w, b: int, size: int):
         h[(nxt >> 2) + 2] = b
     else:
         h[tails] = b
+    if prv == 0 and nxt == 0:                # the class was empty: mark it non-empty
+        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        h[k] = h[k] | (1 << (c & 31))
     h[H_FREE_SIZE] += size
     h[H_FREE_COUNT] += 1
 
@@ -241,7 +206,8 @@ def _remove(w, b: int, size: int):
     while t:
         fl += 1
         t = t >> 1
-    heads = (h[H_CLASSES] >> 2) + (((fl - 4) << 2) | ((size >> (fl - 2)) & 3))
+    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+    heads = (h[H_CLASSES] >> 2) + c
     nxt = h[(b >> 2) + 1]
     prv = h[(b >> 2) + 2]
     if prv:
@@ -252,54 +218,11 @@ def _remove(w, b: int, size: int):
         h[(nxt >> 2) + 2] = prv
     else:
         h[heads + h[H_NCLASSES]] = prv
+    if prv == 0 and nxt == 0:                # the class is empty now
+        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        h[k] = h[k] & (-1 - (1 << (c & 31)))
     h[H_FREE_SIZE] -= size
     h[H_FREE_COUNT] -= 1
-
-
-@micropython.viper
-def _replace(w, b: int, size: int, nb: int, nsize: int):
-    """Free block b becomes [nb, nb+nsize) with no other free block in between.
-
-    When the size class stays the same (the usual split or merge), the new
-    block simply takes b's place in its list.
-    """
-    h = ptr32(w)
-    fl = 4
-    t = size >> 5
-    while t:
-        fl += 1
-        t = t >> 1
-    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
-    fl = 4
-    t = nsize >> 5
-    while t:
-        fl += 1
-        t = t >> 1
-    if c != ((fl - 4) << 2) | ((nsize >> (fl - 2)) & 3):
-        _remove(w, b, size)
-        _insert(w, nb, nsize)
-        return
-    nxt = h[(b >> 2) + 1]
-    prv = h[(b >> 2) + 2]
-    x = nsize ^ (nsize >> 16)
-    x = x ^ (x >> 8)
-    x = x ^ (x >> 4)
-    x = x ^ (x >> 2)
-    x = x ^ (x >> 1)
-    h[nb >> 2] = nsize | ((x & 1) << 29)
-    h[((nb + nsize) >> 2) - 1] = nsize
-    h[(nb >> 2) + 1] = nxt
-    h[(nb >> 2) + 2] = prv
-    heads = (h[H_CLASSES] >> 2) + c
-    if prv:
-        h[(prv >> 2) + 1] = nb
-    else:
-        h[heads] = nb
-    if nxt:
-        h[(nxt >> 2) + 2] = nb
-    else:
-        h[heads + h[H_NCLASSES]] = nb
-    h[H_FREE_SIZE] += nsize - size
 
 
 @micropython.viper
@@ -427,99 +350,6 @@ def heap_resize(w, p: int, n: int) -> int:
     return 1
 
 
-# -- the wrappers' routing ----------------------------------------------------
-
-@micropython.viper
-def alloc(w, n: int) -> int:
-    """malloc: the smallest partition whose blocks fit and have one free, else the heap
-    (placed by the arena's policy, splitting the block); pointer, 0, or -1 for n < 0."""
-    h = ptr32(w)
-    if n < 0:
-        return -1
-    if n >= MAX_SIZE:               # larger than any arena: a failure, like no room
-        h[H_FAIL] += 1
-        return 0
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if h[d + PD_SIZE] >= n and h[d + PD_HEAD] != 0:
-            return int(part_get(w, d))
-        d += PD_WORDS
-    # The heap (inlined here: a viper-to-viper call costs as much as a list update).
-    gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
-    if need < MIN_BLOCK:
-        need = MIN_BLOCK
-    small = 0
-    b = 0
-    policy = h[H_POLICY]
-    if policy == POLICY_FIRST:           # _find's first-fit branch, inlined
-        nc = h[H_NCLASSES]
-        heads = h[H_CLASSES] >> 2
-        fl = 4
-        t = need >> 5
-        while t:
-            fl += 1
-            t = t >> 1
-        k = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
-        if k < nc:
-            b = h[heads + k]
-            while b:
-                if (h[b >> 2] & SIZE_MASK) >= need:
-                    break
-                b = h[(b >> 2) + 1]
-            k += 1
-            while k < nc:
-                f = h[heads + k]
-                if f != 0 and (b == 0 or f < b):
-                    b = f
-                k += 1
-    else:
-        if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
-            small = 1
-        b = int(_find(w, need, small))
-    if b == 0:
-        h[H_FAIL] += 1
-        if h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT] >= n:
-            h[H_FAIL_FRAG] += 1
-        return 0
-    size = h[b >> 2] & SIZE_MASK
-    rest = size - need
-    flags = USED
-    if rest >= MIN_BLOCK:
-        if small:                        # two-ended small: carve the top, the rest stays below
-            _replace(w, b, size, b, rest)
-            b = b + rest
-            flags = USED | PREV_FREE
-            nb = b + need
-            if nb < h[H_HEAP_END]:       # its lower neighbour is now used
-                h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
-            i = (b - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
-        else:                            # carve the bottom, the rest stays above
-            _replace(w, b, size, b + need, rest)
-            i = (b + need - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
-        k = (h[H_HBITMAP] >> 2) + (i >> 5)
-        h[k] = h[k] | (1 << (i & 31))    # the new block start
-        size = need
-    else:
-        _remove(w, b, size)
-        nb = b + size
-        if nb < h[H_HEAP_END]:
-            h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
-    v = size | flags | ((size - 4 - n) << SLACK_SHIFT)
-    x = v ^ (v >> 16)
-    x = x ^ (x >> 8)
-    x = x ^ (x >> 4)
-    x = x ^ (x >> 2)
-    x = x ^ (x >> 1)
-    h[b >> 2] = v | ((x & 1) << 29)
-    h[H_LIVE] += 1
-    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
-    if free < h[H_MIN_FREE]:
-        h[H_MIN_FREE] = free
-    return b + 4
-
-
 @micropython.viper
 def owner(w, p: int) -> int:
     """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
@@ -535,66 +365,435 @@ def owner(w, p: int) -> int:
     return E_ADDR
 
 
+# -- entry points bound to one arena ------------------------------------------
+#
+# Arena and Partition install these closures as instance attributes, so that
+# a.malloc(n) or part.get() is one call straight into native code: no Python
+# frame and no lock object in between.  Each closes over at most four cells:
+# with its one argument that keeps MicroPython's closure call on the C stack
+# (five or more values would be copied to the GC heap).  `a` is handle(w): on
+# MicroPython the arena's address as an int, which ptr32(uint(a)) turns into a
+# pointer without a buffer-protocol call; `keep` holds the arena's buffer, so
+# the closure keeps it alive, and on a board (header H_IRQ set) also
+# disable_irq and enable_irq.  A pointer or size that is not an int
+# in 0..MAX_SIZE-1 fails `(x & mask) == x` and goes to a Python function that
+# says what is wrong; nothing has changed by then.  OSMemGet/OSMemPut and the
+# list update of a split or merge are written out inside the closures on
+# purpose: a viper-to-viper call costs as much as the work itself.
+
+def _refused(code, p, what):
+    """Raise what a refused free() or put() means: TypeError, or MemError(code)."""
+    from .errors import MemError
+    if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
+        raise TypeError("%s() takes an int pointer, got %r" % (what, p))
+    raise MemError(-code, "%s(%r)" % (what, p))
+
+
+def _size_refused(w, n):
+    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError("malloc size must be an int, got %r" % (n,))
+    if n < 0:
+        raise ValueError("malloc size must be >= 0, got %d" % n)
+    st(w, H_FAIL, ld(w, H_FAIL) + 1)     # larger than any arena: a failure, like no room
+    return None
+
+
 @micropython.viper
-def release(w, p: int) -> int:
-    """free: find the owner from the address alone, coalescing heap blocks with both
-    neighbours; 0 or a negative error code (and then nothing changed)."""
-    h = ptr32(w)
-    if p < h[H_HEAP_START]:              # a partition block, or no block at all
-        d = H_PARTS
-        end = H_PARTS + h[H_NPARTS] * PD_WORDS
-        while d < end:
-            if p < h[d + PD_END]:
-                if p >= h[d + PD_START]:
-                    return int(part_put(w, d, p))
-                return E_ADDR
-            d += PD_WORDS
-        return E_ADDR
-    b = p - 4                            # the checks of heap_block(), inlined
-    start = h[H_HEAP_START]
-    end = h[H_HEAP_END]
-    if b < start or b >= end:
-        return E_ADDR
-    gshift = h[H_GRAN_SHIFT]
-    bitmap = h[H_HBITMAP] >> 2
-    i = (b - start) >> gshift
-    if (i << gshift) + start != b or (h[bitmap + (i >> 5)] >> (i & 31)) & 1 == 0:
-        return E_PBLK
-    v = h[b >> 2]
-    size = v & SIZE_MASK
-    x = v ^ (v >> 16)
-    x = x ^ (x >> 8)
-    x = x ^ (x >> 4)
-    x = x ^ (x >> 2)
-    x = x ^ (x >> 1)
-    if (x & 1) or size < MIN_BLOCK or b + size > end:
-        return E_CORRUPT
-    if (v & USED) == 0:
-        return E_DOUBLE
-    nb = b + size
-    nsize = 0                            # size of a free block above, if any
-    if nb < end:
-        nv = h[nb >> 2]
-        if nv & USED:
-            h[nb >> 2] = nv ^ (PREV_FREE | PARITY)
+def _address(b) -> int:
+    return int(ptr8(b))
+
+
+def handle(w):
+    """`a` for the closures below: the address of words w where viper runs, else w."""
+    if VIPER and not PORTABLE:
+        return _address(w)
+    return w
+
+
+def bind_partition(a, keep, d):
+    """(get, put) of the partition whose descriptor is at word d: OSMemGet / OSMemPut."""
+    box = int
+    mask = MAX_SIZE - 1
+
+    @micropython.viper
+    def get():
+        h = ptr32(uint(a))
+        s = 0
+        if h[H_IRQ]:
+            s = int(keep[1]())
+        k = int(d)
+        p = h[k + PD_HEAD]
+        if p:
+            h[k + PD_HEAD] = h[(p + 3) >> 2]
+            n = h[k + PD_NFREE] - 1
+            h[k + PD_NFREE] = n
+            if n < h[k + PD_MIN]:
+                h[k + PD_MIN] = n
+            i = p - h[k + PD_START]
+            if h[k + PD_SHIFT]:
+                i = i >> h[k + PD_SHIFT]
+            else:
+                i = i // h[k + PD_SIZE]
+            n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
+            h[n] = h[n] | (1 << (i & 31))
         else:
-            nsize = nv & SIZE_MASK
-            i = (nb - start) >> gshift
-            h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-    if v & PREV_FREE:                    # merge into the free block below
-        pb = b - h[(b >> 2) - 1]
-        psize = h[pb >> 2] & SIZE_MASK
-        i = (b - start) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-        if nsize:
-            _remove(w, nb, nsize)
-        _replace(w, pb, psize, pb, psize + size + nsize)
-    elif nsize:                          # b takes the place of the free block above
-        _replace(w, nb, nsize, b, size + nsize)
-    else:
-        _insert(w, b, size)
-    h[H_LIVE] -= 1
-    return 0
+            h[k + PD_FAIL] += 1
+        if h[H_IRQ]:
+            keep[2](s)
+        if p:
+            return box(p)
+        return None
+
+    @micropython.viper
+    def put(p):
+        if not p:
+            return _refused(E_PBLK, p, "put")
+        if (p & mask) != p:
+            return _refused(E_PBLK, p, "put")
+        q = int(p)
+        h = ptr32(uint(a))
+        s = 0
+        if h[H_IRQ]:
+            s = int(keep[1]())
+        k = int(d)
+        r = E_PBLK
+        rel = q - h[k + PD_START]
+        if h[k + PD_SHIFT]:
+            i = rel >> h[k + PD_SHIFT]
+        else:
+            i = rel // h[k + PD_SIZE]
+        if rel >= 0 and q < h[k + PD_END] and i * h[k + PD_SIZE] == rel:
+            r = E_FULL
+            if h[k + PD_NFREE] < h[k + PD_NBLKS]:
+                r = E_DOUBLE
+                n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
+                bit = 1 << (i & 31)
+                if h[n] & bit:
+                    h[n] = h[n] ^ bit
+                    h[(q + 3) >> 2] = h[k + PD_HEAD]
+                    h[k + PD_HEAD] = q
+                    h[k + PD_NFREE] += 1
+                    r = 0
+        if h[H_IRQ]:
+            keep[2](s)
+        if r:
+            return _refused(r, p, "put")
+        return None
+
+    return get, put
+
+
+def bind_heap(a, keep):
+    """(malloc, free) of the arena over words w: partitions first, then the heap."""
+    box = int
+    mask = MAX_SIZE - 1
+
+    @micropython.viper
+    def malloc(n):
+        if (n & mask) != n:
+            return _size_refused(a, n)
+        want = int(n)
+        h = ptr32(uint(a))
+        s = 0
+        if h[H_IRQ]:
+            s = int(keep[1]())
+        p = 0
+        k = H_PARTS                      # the smallest partition that fits and has a block
+        end = H_PARTS + h[H_NPARTS] * PD_WORDS
+        while k < end:
+            if h[k + PD_SIZE] >= want:
+                p = h[k + PD_HEAD]
+                if p:
+                    break
+            k += PD_WORDS
+        if p:                            # OSMemGet
+            h[k + PD_HEAD] = h[(p + 3) >> 2]
+            c = h[k + PD_NFREE] - 1
+            h[k + PD_NFREE] = c
+            if c < h[k + PD_MIN]:
+                h[k + PD_MIN] = c
+            i = p - h[k + PD_START]
+            if h[k + PD_SHIFT]:
+                i = i >> h[k + PD_SHIFT]
+            else:
+                i = i // h[k + PD_SIZE]
+            c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
+            h[c] = h[c] | (1 << (i & 31))
+        else:                            # the heap, placed by the arena's policy
+            gran = 1 << h[H_GRAN_SHIFT]
+            need = (want + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
+            if need < MIN_BLOCK:
+                need = MIN_BLOCK
+            small = 0
+            b = 0
+            policy = h[H_POLICY]
+            nc = h[H_NCLASSES]
+            heads = h[H_CLASSES] >> 2
+            if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
+                fl = 4
+                t = need >> 5
+                while t:
+                    fl += 1
+                    t = t >> 1
+                c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
+                if c < nc:
+                    b = h[heads + c]
+                    while b:
+                        if (h[b >> 2] & SIZE_MASK) >= need:
+                            break
+                        b = h[(b >> 2) + 1]
+                    c += 1               # the lowest head among non-empty larger classes
+                    i = c >> 5
+                    nw = (nc + 31) >> 5
+                    if i < nw:
+                        t = h[heads + nc + nc + i] & (0 - (1 << (c & 31)))
+                        while 1:
+                            while t:
+                                f = t & (0 - t)          # lowest set bit; its index by halving
+                                t = t ^ f
+                                c = i << 5
+                                if (f & 0xFFFF) == 0:
+                                    c += 16
+                                    f = f >> 16
+                                if (f & 0xFF) == 0:
+                                    c += 8
+                                    f = f >> 8
+                                if (f & 0xF) == 0:
+                                    c += 4
+                                    f = f >> 4
+                                if (f & 3) == 0:
+                                    c += 2
+                                    f = f >> 2
+                                if (f & 1) == 0:
+                                    c += 1
+                                f = h[heads + c]
+                                if b == 0 or f < b:
+                                    b = f
+                            i += 1
+                            if i >= nw:
+                                break
+                            t = h[heads + nc + nc + i]
+            else:
+                if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
+                    small = 1
+                b = int(_find(a, need, small))
+            if b == 0:
+                h[H_FAIL] += 1
+                if h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT] >= want:
+                    h[H_FAIL_FRAG] += 1
+            else:
+                size = h[b >> 2] & SIZE_MASK
+                rest = size - need
+                flags = USED
+                if rest >= MIN_BLOCK:
+                    old = b              # the free rest keeps old's place in its list
+                    nb = b + need        # first fit carves the bottom, the rest stays above
+                    if small:            # two-ended small: carve the top, the rest stays below
+                        nb = b
+                        b = b + rest
+                        flags = USED | PREV_FREE
+                        t = b + need
+                        if t < h[H_HEAP_END]:
+                            h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
+                        i = (b - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+                    else:
+                        i = (nb - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+                    t = (h[H_HBITMAP] >> 2) + (i >> 5)
+                    h[t] = h[t] | (1 << (i & 31))      # the new block start
+                    fl = 4
+                    t = size >> 5
+                    while t:
+                        fl += 1
+                        t = t >> 1
+                    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+                    fl = 4
+                    t = rest >> 5
+                    while t:
+                        fl += 1
+                        t = t >> 1
+                    if c == ((fl - 4) << 2) | ((rest >> (fl - 2)) & 3):
+                        nxt = h[(old >> 2) + 1]
+                        prv = h[(old >> 2) + 2]
+                        x = rest ^ (rest >> 16)
+                        x = x ^ (x >> 8)
+                        x = x ^ (x >> 4)
+                        x = x ^ (x >> 2)
+                        x = x ^ (x >> 1)
+                        h[nb >> 2] = rest | ((x & 1) << 29)
+                        h[((nb + rest) >> 2) - 1] = rest
+                        h[(nb >> 2) + 1] = nxt
+                        h[(nb >> 2) + 2] = prv
+                        if prv:
+                            h[(prv >> 2) + 1] = nb
+                        else:
+                            h[heads + c] = nb
+                        if nxt:
+                            h[(nxt >> 2) + 2] = nb
+                        else:
+                            h[heads + nc + c] = nb
+                        h[H_FREE_SIZE] -= need
+                    else:
+                        _remove(a, old, size)
+                        _insert(a, nb, rest)
+                    size = need
+                else:
+                    _remove(a, b, size)
+                    t = b + size
+                    if t < h[H_HEAP_END]:
+                        h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
+                v = size | flags | ((size - 4 - want) << SLACK_SHIFT)
+                x = v ^ (v >> 16)
+                x = x ^ (x >> 8)
+                x = x ^ (x >> 4)
+                x = x ^ (x >> 2)
+                x = x ^ (x >> 1)
+                h[b >> 2] = v | ((x & 1) << 29)
+                h[H_LIVE] += 1
+                t = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
+                if t < h[H_MIN_FREE]:
+                    h[H_MIN_FREE] = t
+                p = b + 4
+        if h[H_IRQ]:
+            keep[2](s)
+        if p:
+            return box(p)
+        return None
+
+    @micropython.viper
+    def free(p):
+        if not p:
+            return _refused(E_ADDR, p, "free")
+        if (p & mask) != p:
+            return _refused(E_ADDR, p, "free")
+        q = int(p)
+        h = ptr32(uint(a))
+        s = 0
+        if h[H_IRQ]:
+            s = int(keep[1]())
+        r = E_ADDR
+        start = h[H_HEAP_START]
+        if q < start:                    # a partition block, or no block at all
+            k = H_PARTS
+            end = H_PARTS + h[H_NPARTS] * PD_WORDS
+            while k < end:
+                if q < h[k + PD_END]:
+                    break
+                k += PD_WORDS
+            if k < end and q >= h[k + PD_START]:   # OSMemPut
+                r = E_PBLK
+                rel = q - h[k + PD_START]
+                if h[k + PD_SHIFT]:
+                    i = rel >> h[k + PD_SHIFT]
+                else:
+                    i = rel // h[k + PD_SIZE]
+                if i * h[k + PD_SIZE] == rel:
+                    r = E_FULL
+                    if h[k + PD_NFREE] < h[k + PD_NBLKS]:
+                        r = E_DOUBLE
+                        c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
+                        bit = 1 << (i & 31)
+                        if h[c] & bit:
+                            h[c] = h[c] ^ bit
+                            h[(q + 3) >> 2] = h[k + PD_HEAD]
+                            h[k + PD_HEAD] = q
+                            h[k + PD_NFREE] += 1
+                            r = 0
+        else:                            # the heap: every check of heap_block(), then merge
+            b = q - 4
+            end = h[H_HEAP_END]
+            gshift = h[H_GRAN_SHIFT]
+            bitmap = h[H_HBITMAP] >> 2
+            i = (b - start) >> gshift
+            v = 0
+            size = 0
+            if b >= start and b < end:
+                r = E_PBLK
+                if (i << gshift) + start == b and (h[bitmap + (i >> 5)] >> (i & 31)) & 1:
+                    v = h[b >> 2]
+                    size = v & SIZE_MASK
+                    x = v ^ (v >> 16)
+                    x = x ^ (x >> 8)
+                    x = x ^ (x >> 4)
+                    x = x ^ (x >> 2)
+                    x = x ^ (x >> 1)
+                    r = E_CORRUPT
+                    if (x & 1) == 0 and size >= MIN_BLOCK and b + size <= end:
+                        r = E_DOUBLE
+                        if v & USED:
+                            r = 0
+            if r == 0:
+                nb = b + size
+                nsize = 0                # size of a free block above, if any
+                if nb < end:
+                    t = h[nb >> 2]
+                    if t & USED:
+                        h[nb >> 2] = t ^ (PREV_FREE | PARITY)
+                    else:
+                        nsize = t & SIZE_MASK
+                        t = (nb - start) >> gshift
+                        h[bitmap + (t >> 5)] = h[bitmap + (t >> 5)] ^ (1 << (t & 31))
+                old = 0                  # the free block whose list place the result takes
+                osize = 0
+                if v & PREV_FREE:        # merge into the free block below
+                    old = b - h[(b >> 2) - 1]
+                    osize = h[old >> 2] & SIZE_MASK
+                    h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+                    if nsize:
+                        _remove(a, nb, nsize)
+                    b = old
+                    size = osize + size + nsize
+                elif nsize:              # b takes the place of the free block above
+                    old = nb
+                    osize = nsize
+                    size = size + nsize
+                if old:
+                    fl = 4
+                    t = osize >> 5
+                    while t:
+                        fl += 1
+                        t = t >> 1
+                    c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
+                    fl = 4
+                    t = size >> 5
+                    while t:
+                        fl += 1
+                        t = t >> 1
+                    if c == ((fl - 4) << 2) | ((size >> (fl - 2)) & 3):
+                        nxt = h[(old >> 2) + 1]
+                        prv = h[(old >> 2) + 2]
+                        x = size ^ (size >> 16)
+                        x = x ^ (x >> 8)
+                        x = x ^ (x >> 4)
+                        x = x ^ (x >> 2)
+                        x = x ^ (x >> 1)
+                        h[b >> 2] = size | ((x & 1) << 29)
+                        h[((b + size) >> 2) - 1] = size
+                        h[(b >> 2) + 1] = nxt
+                        h[(b >> 2) + 2] = prv
+                        heads = (h[H_CLASSES] >> 2) + c
+                        if prv:
+                            h[(prv >> 2) + 1] = b
+                        else:
+                            h[heads] = b
+                        if nxt:
+                            h[(nxt >> 2) + 2] = b
+                        else:
+                            h[heads + h[H_NCLASSES]] = b
+                        h[H_FREE_SIZE] += size - osize
+                    else:
+                        _remove(a, old, osize)
+                        _insert(a, b, size)
+                else:
+                    _insert(a, b, size)
+                h[H_LIVE] -= 1
+        if h[H_IRQ]:
+            keep[2](s)
+        if r:
+            return _refused(r, p, "free")
+        return None
+
+    return malloc, free
 
 
 # -- byte helpers (debug poisoning, calloc, realloc copies) ---------------------

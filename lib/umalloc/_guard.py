@@ -1,13 +1,16 @@
-"""GUARD: the critical section around free-list updates (`with GUARD:`).
+"""What keeps an interrupt from seeing the arena half-updated.
 
-On a board it masks interrupts (machine.disable_irq), so an IRQ handler may
-allocate too; where _thread exists without that (the unix port) it is a lock;
-on CPython the tools are single-threaded and it does nothing.  None of them
-allocates on entry or exit.  Note: on the RP2040 disable_irq masks only the
-calling core - share an arena between cores only under your own lock.
+On a board, IRQ is (disable_irq, enable_irq): the core's malloc/free/get/put
+mask interrupts around their list updates, so a hard IRQ handler may allocate
+too, and GUARD (`with GUARD:`) does the same for the few Python-level steps
+that span several core calls (realloc).  Elsewhere (the unix port, CPython)
+there are no interrupts: IRQ is None and GUARD does nothing.
+
+Threads are a different matter: the unix port and the RP2040's second core run
+Python in parallel (no GIL), and disable_irq masks one core only.  An arena
+shared between threads takes a lock: Arena(..., lock=_thread.allocate_lock()).
+None of this allocates on entry or exit.
 """
-
-import sys
 
 try:
     from machine import disable_irq, enable_irq
@@ -26,7 +29,9 @@ class _IrqOff:
         enable_irq(self.state)
 
 
-class _Nothing:
+class Nothing:
+    """A context manager that does nothing (no interrupts to mask, no lock asked for)."""
+
     def __enter__(self):
         pass
 
@@ -35,12 +40,8 @@ class _Nothing:
 
 
 if disable_irq is not None:
+    IRQ = (disable_irq, enable_irq)
     GUARD = _IrqOff()
-elif sys.implementation.name == "micropython":
-    try:
-        import _thread
-        GUARD = _thread.allocate_lock()
-    except ImportError:
-        GUARD = _Nothing()
 else:
-    GUARD = _Nothing()
+    IRQ = None
+    GUARD = Nothing()

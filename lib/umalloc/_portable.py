@@ -46,14 +46,17 @@ def install():
     with open(path) as f:
         lines = list(f)
     for k in range(len(lines)):
-        if lines[k].startswith("@micropython."):
+        code = lines[k].lstrip()
+        if code.startswith("@micropython."):
             # viper converts the arguments annotated `int`: check those same ones
             params = lines[k + 1].split("(", 1)[1].split(")", 1)[0].split(",")
             ints = [i for i in range(len(params)) if params[i].strip().endswith(": int")]
-            lines[k] = "@_ints(%r)\n" % (tuple(ints),)
-    namespace = {"__name__": "umalloc._core", "ptr32": _same, "ptr8": _same,
+            indent = lines[k][:len(lines[k]) - len(code)]
+            lines[k] = "%s@_ints(%r)\n" % (indent, tuple(ints))
+    namespace = {"__name__": "umalloc._core", "ptr32": _same, "ptr8": _same, "uint": _same,
                  "_ints": lambda positions: lambda fn: int_checked(fn, positions)}
     exec("".join(lines), namespace)
+    namespace["PORTABLE"] = True      # what the module's own functions see
     module = _Module()
     for name, value in namespace.items():
         setattr(module, name, value)

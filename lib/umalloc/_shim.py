@@ -55,3 +55,4 @@ def ptr32(obj):
 
 
 ptr8 = ptr32
+uint = ptr32      # viper's cast to a native unsigned int; arena handles pass through

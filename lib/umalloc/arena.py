@@ -2,13 +2,14 @@
 
 malloc/free/calloc and Partition.get/put allocate nothing on the GC heap once
 the arena exists (they run under micropython.heap_lock(), so also from a hard
-IRQ handler).  Everything else here (stats, check, map, view, errors) may
-allocate and is for normal code.
+IRQ handler).  On a plain arena they are the core's native closures themselves
+(_core.bind_heap / bind_partition), installed as instance attributes; debug,
+trace and lock= arenas wrap them in the methods below.  Everything else here
+(stats, check, map, view, errors) may allocate and is for normal code.
 """
 
 from . import _core as C
-from ._core import alloc, release, part_get, part_put
-from ._guard import GUARD
+from ._guard import GUARD, IRQ, Nothing
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
                      ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK)
 
@@ -27,7 +28,17 @@ def _words(buf):
     try:
         return memoryview(buf).cast("I")   # CPython: word view for the viper shim
     except AttributeError:
-        return buf                         # MicroPython: viper's ptr32 takes the bytearray
+        # MicroPython: viper's ptr32 takes any buffer; a memoryview keeps the
+        # closures' repr short (a bytearray cell would print the whole arena)
+        return memoryview(buf)
+
+
+def _log2(n):
+    """k when n == 2**k, else 0."""
+    k = 0
+    while (1 << k) < n:
+        k += 1
+    return k if (1 << k) == n else 0
 
 
 def _is_int(x):
@@ -37,25 +48,23 @@ def _is_int(x):
 class Partition:
     """A uC/OS-style memory partition: nblks blocks of block_size bytes."""
 
-    def __init__(self, arena, desc):
+    def __init__(self, arena, desc, lock=None):
         self._w = arena._w
         self._d = desc        # word index of this partition's descriptor
+        self._lock = lock
+        self._get, self._put = C.bind_partition(arena._handle, arena._keep, desc)
+        if lock is None:
+            self.get, self.put = self._get, self._put    # no Python frame in between
 
     def get(self):
         """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
-        with GUARD:
-            p = part_get(self._w, self._d)
-        return p if p else None
+        with self._lock:
+            return self._get()
 
     def put(self, p):
         """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
-        with GUARD:
-            try:
-                r = part_put(self._w, self._d, p)
-            except (TypeError, OverflowError):     # not an int, or beyond a machine word
-                r = C.E_PBLK
-        if r:
-            raise MemError(-r, "put(%r) into the %d-byte partition" % (p, self.block_size))
+        with self._lock:
+            self._put(p)
 
     @property
     def block_size(self):
@@ -79,7 +88,7 @@ class Arena:
     """One bytearray holding fixed partitions and a heap; all state inside it."""
 
     def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
-                 buf=None, debug=False, trace=0, small_threshold=256):
+                 buf=None, debug=False, trace=0, small_threshold=256, lock=None):
         if buf is None:
             if not _is_int(size):
                 raise TypeError("Arena(size) needs an int size or buf=bytearray")
@@ -101,10 +110,19 @@ class Arena:
         self._w = _words(buf)
         self._debug = bool(debug)
         self._trace = trace
-        self._plain = not (debug or trace)    # malloc's fast path needs no after-work
-        self._release = self._debug_release if debug else release
+        if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
+            raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
+        self._lock = lock if lock is not None else Nothing()
         self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
-        self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS) for i in range(len(parts)))
+        # what the core's closures hold: the arena's address, and its buffer
+        # (so they keep it alive) with, on a board, the IRQ switches
+        self._handle = C.handle(self._w)
+        self._keep = (buf,) + IRQ if IRQ else buf
+        self._core_malloc, self._core_free = C.bind_heap(self._handle, self._keep)
+        if lock is None and not (debug or trace):
+            self.malloc, self.free = self._core_malloc, self._core_free   # straight into native code
+        self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS, lock)
+                                for i in range(len(parts)))
 
     @staticmethod
     def _validated(partitions, align):
@@ -117,9 +135,10 @@ class Arena:
                 raise TypeError("each partition is a (block_size, nblks) pair, got %r" % (item,))
             if not (_is_int(block_size) and _is_int(nblks)):
                 raise TypeError("partition sizes must be ints, got %r" % (item,))
-            if block_size < 4 or block_size % align:
+            if block_size < 4 or (block_size % align and (align == 8 or block_size < 7)):
                 raise MemError(ERR_MEM_INVALID_SIZE,
-                               "block_size %d: must be >= 4 and a multiple of %d" % (block_size, align))
+                               "block_size %d: must be a multiple of %d (>= 4), or any size >= 7 with align=4"
+                               % (block_size, align))
             if nblks < 2:
                 raise MemError(ERR_MEM_INVALID_BLKS, "a partition needs >= 2 blocks, got %d" % nblks)
             if block_size >= MAX_ARENA or nblks >= MAX_ARENA:
@@ -154,10 +173,11 @@ class Arena:
         # The heap bitmap needs one bit per granule of the heap it describes.
         hbitmap = off
         off += (((avail >> gshift) + 31) >> 5) * 4
-        # One list head and one tail per size class, up to the heap's own size.
+        # One list head and one tail per size class, up to the heap's own size,
+        # then a bitmap of the non-empty classes.
         classes = off
         nclasses = C.size_class(avail if avail > C.MIN_BLOCK else C.MIN_BLOCK) + 1
-        off += 8 * nclasses
+        off += 8 * nclasses + 4 * ((nclasses + 31) >> 5)
         pstart = (off + align - 1) & -align
         if pstart > size:
             raise MemError(ERR_MEM_INVALID_SIZE, "%d bytes cannot hold the arena's own metadata" % size)
@@ -171,15 +191,16 @@ class Arena:
             C.st(w, d + C.PD_START, off)
             C.st(w, d + C.PD_END, off + block_size * nblks)
             C.st(w, d + C.PD_BITMAP, bitmaps[i])
+            C.st(w, d + C.PD_SHIFT, _log2(block_size))
             C.st(w, d + C.PD_NFREE, nblks)
             C.st(w, d + C.PD_MIN, nblks)
             C.st(w, d + C.PD_HEAD, off)
             for k in range(nblks):     # thread the free list through the blocks
                 b = off + k * block_size
-                C.st(w, b >> 2, b + block_size if k < nblks - 1 else 0)
+                C.st(w, (b + 3) >> 2, b + block_size if k < nblks - 1 else 0)
             off += block_size * nblks
         # Heap payloads (block + 4) must be aligned to the granule.
-        heap_start = off if align == 4 else ((off + 4 + 7) & -8) - 4
+        heap_start = (off + 3) & -4 if align == 4 else ((off + 4 + 7) & -8) - 4
         heap_end = heap_start + (((size - heap_start) >> gshift) << gshift)
         if heap_end - heap_start < C.MIN_BLOCK:
             heap_end = heap_start
@@ -198,6 +219,7 @@ class Arena:
         C.st(w, C.H_PSTART, pstart)
         C.st(w, C.H_META, pstart)
         C.st(w, C.H_CLASSES, classes)
+        C.st(w, C.H_IRQ, 1 if IRQ else 0)
         C.st(w, C.H_NCLASSES, nclasses)
         if heap_end > heap_start:
             hsize = heap_end - heap_start
@@ -212,27 +234,17 @@ class Arena:
     def malloc(self, n):
         """A block of at least n bytes: its pointer (int > 0), or None when out of memory.
 
-        malloc(0) returns a valid minimal block (free it like any other).
+        malloc(0) returns a valid minimal block (free it like any other).  This
+        method serves debug, trace and lock= arenas; a plain one calls the core
+        closure directly.
         """
-        with GUARD:
-            try:
-                p = alloc(self._w, n)           # viper: a non-int n raises TypeError here
-            except OverflowError:               # beyond a machine word: no block can hold it
-                p = 0
-                self._count_fail()
-        if p > 0 and self._plain:
-            return p
-        return self._malloc_done(n, p)
-
-    def _malloc_done(self, n, p):
-        """The rare cases of malloc, off the fast path: errors, debug guard, tracing."""
-        if p < 0:
-            raise ValueError("malloc size must be >= 0, got %d" % n)
-        if p and self._debug:
-            self._guard(p, n)
-        if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p, n, 0)
-        return p if p else None
+        with self._lock:
+            p = self._core_malloc(n)
+            if p and self._debug:
+                self._guard(p, n)
+            if self._trace:
+                self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+        return p
 
     def _count_fail(self):
         w = self._w
@@ -260,20 +272,13 @@ class Arena:
 
         Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
         """
-        with GUARD:
-            try:
-                r = self._release(self._w, p)
-            except (TypeError, OverflowError):  # None, not an int, or beyond a machine word
-                r = C.E_ADDR if p is None or isinstance(p, int) else -1
-        if r or self._trace:
-            self._free_done(p, r)
-
-    def _free_done(self, p, r):
-        if r == -1:
-            raise TypeError("free() takes an int pointer, got %r" % (p,))
-        if r:
-            raise MemError(-r, "free(%r)" % (p,))
-        self._record(OP_FREE, p, 0, 0)
+        with self._lock:
+            if self._debug:
+                self._debug_free(p)
+            else:
+                self._core_free(p)
+            if self._trace:
+                self._record(OP_FREE, p, 0, 0)
 
     def realloc(self, p, n):
         """Resize block p to n bytes, in place when possible, else move it.
@@ -296,7 +301,7 @@ class Arena:
         if d:
             q = p if n <= old else 0
         else:
-            with GUARD:
+            with self._lock, GUARD:
                 if C.heap_resize(self._w, p, n):
                     q = p
                     if self._debug:
@@ -305,7 +310,7 @@ class Arena:
         if not q:
             q = self._moved(p, n, old)
         if self._trace:
-            self._record(OP_REALLOC if q else OP_FAIL, p, n, q)
+            self._record(OP_REALLOC if q else OP_FAIL, p, n, q or 0)
         return q if q else None
 
     # -- blocks ------------------------------------------------------------
@@ -369,27 +374,29 @@ class Arena:
         if b < C.ld(w, C.H_HEAP_END) and not C.ld(w, b >> 2) & C.USED:
             C.fill(self._buf, b + 12, (C.ld(w, b >> 2) & C.SIZE_MASK) - 16, POISON)
 
-    def _debug_release(self, w, p):
+    def _debug_free(self, p):
         """free() that poisons the whole resulting free block (slow; debug only)."""
-        if C.owner(w, p) != 0:
-            return release(w, p)
-        b = C.heap_block(w, p)
+        w = self._w
+        b = -1
+        if _is_int(p) and 0 < p < MAX_ARENA and C.owner(w, p) == 0:
+            b = C.heap_block(w, p)
         if b < 0:
-            return b
+            return self._core_free(p)    # a partition block, or refused with the right error
         start = b - C.ld(w, (b >> 2) - 1) if C.ld(w, b >> 2) & C.PREV_FREE else b
-        r = release(w, p)
-        if not r:
-            size = C.ld(w, start >> 2) & C.SIZE_MASK
-            C.fill(self._buf, start + 12, size - 16, POISON)
-        return r
+        self._core_free(p)
+        size = C.ld(w, start >> 2) & C.SIZE_MASK
+        C.fill(self._buf, start + 12, size - 16, POISON)
 
     def _moved(self, p, n, old):
         """realloc's fallback: a new block, the contents copied, the old block freed."""
-        with GUARD:
-            q = alloc(self._w, n)
+        with self._lock, GUARD:
+            q = self._core_malloc(n)
             if q:
                 C.move(self._buf, q, p, old if old < n else n)
-                self._release(self._w, p)
+                if self._debug:
+                    self._debug_free(p)
+                else:
+                    self._core_free(p)
         if q and self._debug:
             self._guard(q, n)
         return q

@@ -56,7 +56,7 @@ def _check_partition(w, d, prev_end):
         seen += 1
         if seen > nblks:
             _corrupt("partition %d-byte free list has a cycle" % bs, p)
-        p = ld(w, p >> 2)
+        p = ld(w, (p + 3) >> 2)       # the link: the block's first aligned word
     if seen != nfree:
         _corrupt("partition %d-byte: %d blocks on the free list, nfree says %d" % (bs, seen, nfree))
     if C.popcount(w, bitmap, nblks) != nblks - nfree:
@@ -118,6 +118,8 @@ def _check_heap(arena, w, start, end):
             _corrupt("size-class %d list points past its last free block" % c, expect[c])
         if ld(w, heads + nclasses + c) != last[c]:
             _corrupt("size-class %d list tail wrong" % c, ld(w, heads + nclasses + c))
+        if C.test_bit(w, (heads + 2 * nclasses) << 2, c) != (last[c] != 0):
+            _corrupt("size-class %d non-empty bit disagrees with its list" % c)
     if C.popcount(w, bitmap, (end - start) >> gshift) != blocks:
         _corrupt("heap bitmap marks a block start that is not one")
     if (free_size, free_count, live) != (ld(w, C.H_FREE_SIZE), ld(w, C.H_FREE_COUNT), ld(w, C.H_LIVE)):

@@ -14,13 +14,12 @@ SCRIPT = Path(__file__).with_name("mp") / "bench_device.py"
 # (key, what, baseline key, goal ratio or None)
 ROWS = (
     ("call", "empty function call (floor)", None, None),
-    ("guard", "critical section (with GUARD)", None, None),
     ("bytearray32", "bytearray(32)", None, None),
     ("part_pair", "partition get+put pair", "bytearray32", 1.0),
-    ("part_core", "  same, core viper calls only", "bytearray32", None),
+    ("part_locked", "  same, Arena(lock=_thread lock)", "bytearray32", None),
     ("bytearray64", "bytearray(64)", None, None),
     ("heap_pair64", "heap malloc+free (64 B)", "bytearray64", 1.5),
-    ("heap_core", "  same, core viper calls only", "bytearray64", None),
+    ("heap_locked", "  same, Arena(lock=_thread lock)", "bytearray64", None),
     ("frag10", "malloc+free, 10 free fragments", None, None),
     ("frag1000", "malloc+free, 1000 free fragments", "frag10", 2.0),
 )
@@ -31,7 +30,7 @@ def source(reps, n):
 
 
 def run_unix(reps, n):
-    proc = unixport.run_code(source(reps, n), heap="512k", timeout=600)
+    proc = unixport.run_code(source(reps, n), heap="192k", timeout=600)
     if "BENCH_DONE" not in proc.stdout:
         raise UserError("the benchmark failed on the unix port: %s"
                         % ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[-1])

@@ -4,10 +4,9 @@
 # lines per rep and `FRAGS k` lines.  Host side: umalloc_host.speedbench.
 import gc
 import time
+from array import array
 
 import umalloc
-from umalloc import _core
-from umalloc._guard import GUARD
 
 try:
     REPS
@@ -58,61 +57,43 @@ def t_part(n, get, put):
     return ticks_diff(ticks_us(), t)
 
 
-def t_core(n, get, put, w, d):
-    # the viper primitives alone, without Arena's method, guard and checks
-    if get is _core.alloc:          # heap: alloc(w, size) / release(w, p)
-        t = ticks_us()
-        for _ in range(n):
-            put(w, get(w, d))
-        return ticks_diff(ticks_us(), t)
-    t = ticks_us()
-    for _ in range(n):
-        put(w, d, get(w, d))
-    return ticks_diff(ticks_us(), t)
-
-
-def t_guard(n, guard):
-    # the critical section every malloc/free/get/put enters (irq off on a board)
-    t = ticks_us()
-    for _ in range(n):
-        with guard:
-            pass
-    return ticks_diff(ticks_us(), t)
-
-
 def fragmented(k):
     """A heap whose free list holds k small holes below one large free block."""
-    a = umalloc.Arena(k * 64 + 8192, partitions=(), policy="first")
-    keep = []
-    for i in range(2 * k):
-        p = a.malloc(24)
-        if i % 2:
-            keep.append(p)
-        else:
-            keep.append(-p)
-    for p in keep:
-        if p < 0:
-            a.free(-p)
+    a = umalloc.Arena(k * 56 + 8192, partitions=(), policy="first")   # 2k blocks of 28 B
+    holes = array("i", bytes(4 * k))
+    for i in range(k):
+        holes[i] = a.malloc(24)
+        a.malloc(24)                    # stays live: it keeps the holes apart
+    for p in holes:
+        a.free(p)
     print("FRAGS", k, a.stats()["free_fragments"])
-    return a, keep
+    return a
 
 
+try:
+    from _thread import allocate_lock
+except ImportError:            # a board built without threads: no locked rows
+    allocate_lock = None
+gc.collect()
+many = fragmented(1000)     # the big one first, while the GC heap is whole
 parts_arena = umalloc.Arena(4096, partitions=((32, 16),))
 part = parts_arena.partitions[0]
 heap_arena = umalloc.Arena(4096, partitions=())
-few, _few_keep = fragmented(10)
-many, _many_keep = fragmented(1000)
+if allocate_lock:
+    locked = umalloc.Arena(4096, partitions=((32, 16),), lock=allocate_lock())
+few = fragmented(10)
 gc.collect()
 for rep in range(REPS):
     print("BENCH loop", t_loop(N))
     print("BENCH call", t_call(N))
-    print("BENCH guard", t_guard(N, GUARD))
     print("BENCH bytearray32", t_bytearray(N, 32))
     print("BENCH part_pair", t_part(N, part.get, part.put))
-    print("BENCH part_core", t_core(N, _core.part_get, _core.part_put, part._w, part._d))
+    if allocate_lock:
+        print("BENCH part_locked", t_part(N, locked.partitions[0].get, locked.partitions[0].put))
     print("BENCH bytearray64", t_bytearray(N, 64))
     print("BENCH heap_pair64", t_pair(N, heap_arena.malloc, heap_arena.free, 64))
-    print("BENCH heap_core", t_core(N, _core.alloc, _core.release, heap_arena._w, 64))
+    if allocate_lock:
+        print("BENCH heap_locked", t_pair(N, locked.malloc, locked.free, 64))
     print("BENCH frag10", t_pair(N, few.malloc, few.free, 64))
     print("BENCH frag1000", t_pair(N, many.malloc, many.free, 64))
 few.check()
