@@ -531,11 +531,24 @@ def bind_heap(a, keep):
             nc = h[H_NCLASSES]
             heads = h[H_CLASSES] >> 2
             if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
-                fl = 4
+                fl = 4                 # 4 + bit length of need >> 5, by halving
                 t = need >> 5
-                while t:
+                if t >= 256:
+                    fl += 8
+                    t = t >> 8
+                    if t >= 256:
+                        fl += 8
+                        t = t >> 8
+                if t >= 16:
+                    fl += 4
+                    t = t >> 4
+                if t >= 4:
+                    fl += 2
+                    t = t >> 2
+                if t >= 2:
                     fl += 1
                     t = t >> 1
+                fl += t
                 c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
                 if c < nc:
                     b = h[heads + c]
@@ -601,25 +614,31 @@ def bind_heap(a, keep):
                         i = (nb - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
                     t = (h[H_HBITMAP] >> 2) + (i >> 5)
                     h[t] = h[t] | (1 << (i & 31))      # the new block start
-                    fl = 4
+                    fl = 4                 # 4 + bit length of size >> 5, by halving
                     t = size >> 5
-                    while t:
+                    if t >= 256:
+                        fl += 8
+                        t = t >> 8
+                        if t >= 256:
+                            fl += 8
+                            t = t >> 8
+                    if t >= 16:
+                        fl += 4
+                        t = t >> 4
+                    if t >= 4:
+                        fl += 2
+                        t = t >> 2
+                    if t >= 2:
                         fl += 1
                         t = t >> 1
+                    fl += t
                     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
-                    fl = 4
-                    t = rest >> 5
-                    while t:
-                        fl += 1
-                        t = t >> 1
-                    if c == ((fl - 4) << 2) | ((rest >> (fl - 2)) & 3):
+                    if (rest >> (fl - 2)) == (size >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
                         prv = h[(old >> 2) + 2]
                         x = rest ^ (rest >> 16)
                         x = x ^ (x >> 8)
-                        x = x ^ (x >> 4)
-                        x = x ^ (x >> 2)
-                        x = x ^ (x >> 1)
+                        x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
                         h[nb >> 2] = rest | ((x & 1) << 29)
                         h[((nb + rest) >> 2) - 1] = rest
                         h[(nb >> 2) + 1] = nxt
@@ -645,9 +664,7 @@ def bind_heap(a, keep):
                 v = size | flags | ((size - 4 - want) << SLACK_SHIFT)
                 x = v ^ (v >> 16)
                 x = x ^ (x >> 8)
-                x = x ^ (x >> 4)
-                x = x ^ (x >> 2)
-                x = x ^ (x >> 1)
+                x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
                 h[b >> 2] = v | ((x & 1) << 29)
                 h[H_LIVE] += 1
                 t = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
@@ -714,9 +731,7 @@ def bind_heap(a, keep):
                     size = v & SIZE_MASK
                     x = v ^ (v >> 16)
                     x = x ^ (x >> 8)
-                    x = x ^ (x >> 4)
-                    x = x ^ (x >> 2)
-                    x = x ^ (x >> 1)
+                    x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
                     r = E_CORRUPT
                     if (x & 1) == 0 and size >= MIN_BLOCK and b + size <= end:
                         r = E_DOUBLE
@@ -748,25 +763,31 @@ def bind_heap(a, keep):
                     osize = nsize
                     size = size + nsize
                 if old:
-                    fl = 4
+                    fl = 4                 # 4 + bit length of osize >> 5, by halving
                     t = osize >> 5
-                    while t:
+                    if t >= 256:
+                        fl += 8
+                        t = t >> 8
+                        if t >= 256:
+                            fl += 8
+                            t = t >> 8
+                    if t >= 16:
+                        fl += 4
+                        t = t >> 4
+                    if t >= 4:
+                        fl += 2
+                        t = t >> 2
+                    if t >= 2:
                         fl += 1
                         t = t >> 1
+                    fl += t
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
-                    fl = 4
-                    t = size >> 5
-                    while t:
-                        fl += 1
-                        t = t >> 1
-                    if c == ((fl - 4) << 2) | ((size >> (fl - 2)) & 3):
+                    if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
                         prv = h[(old >> 2) + 2]
                         x = size ^ (size >> 16)
                         x = x ^ (x >> 8)
-                        x = x ^ (x >> 4)
-                        x = x ^ (x >> 2)
-                        x = x ^ (x >> 1)
+                        x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
                         h[b >> 2] = size | ((x & 1) << 29)
                         h[((b + size) >> 2) - 1] = size
                         h[(b >> 2) + 1] = nxt

@@ -19,6 +19,7 @@ ROWS = (
     ("part_locked", "  same, Arena(lock=_thread lock)", "bytearray32", None),
     ("bytearray64", "bytearray(64)", None, None),
     ("heap_pair64", "heap malloc+free (64 B)", "bytearray64", 1.5),
+    ("heap_moving", "  same, free block changing size class", "bytearray64", None),
     ("heap_locked", "  same, Arena(lock=_thread lock)", "bytearray64", None),
     ("frag10", "malloc+free, 10 free fragments", None, None),
     ("frag1000", "malloc+free, 1000 free fragments", "frag10", 2.0),

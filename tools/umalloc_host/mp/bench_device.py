@@ -57,15 +57,25 @@ def t_part(n, get, put):
     return ticks_diff(ticks_us(), t)
 
 
-def fragmented(k):
-    """A heap whose free list holds k small holes below one large free block."""
-    a = umalloc.Arena(k * 56 + 8192, partitions=(), policy="first")   # 2k blocks of 28 B
+# Usable bytes of each test heap's one large free block: mid size class, so a
+# 64-byte split or merge keeps it in its class list (the common case).  The
+# `heap_moving` row puts it just above a class boundary, so every malloc and
+# free moves it between lists (the slower path, a few percent of real splits).
+TOP = 3000
+TOP_AT_BOUNDARY = 3584 + 16
+
+
+def heap_with(k, top=TOP):
+    """A heap with k small free holes below one large free block of `top` usable bytes."""
+    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), policy="first")   # 2k blocks of 16 B
     holes = array("i", bytes(4 * k))
     for i in range(k):
-        holes[i] = a.malloc(24)
-        a.malloc(24)                    # stays live: it keeps the holes apart
+        holes[i] = a.malloc(12)
+        a.malloc(12)                    # stays live: it keeps the holes apart
     for p in holes:
         a.free(p)
+    a.malloc(a.stats()["largest_free"] - top - 4)   # a filler below leaves `top` bytes
+    assert a.stats()["largest_free"] == top
     print("FRAGS", k, a.stats()["free_fragments"])
     return a
 
@@ -75,13 +85,14 @@ try:
 except ImportError:            # a board built without threads: no locked rows
     allocate_lock = None
 gc.collect()
-many = fragmented(1000)     # the big one first, while the GC heap is whole
+many = heap_with(1000)      # the big ones first, while the GC heap is whole
+heap_arena = heap_with(0)
+moving = heap_with(0, TOP_AT_BOUNDARY)
+few = heap_with(10)
 parts_arena = umalloc.Arena(4096, partitions=((32, 16),))
 part = parts_arena.partitions[0]
-heap_arena = umalloc.Arena(4096, partitions=())
 if allocate_lock:
     locked = umalloc.Arena(4096, partitions=((32, 16),), lock=allocate_lock())
-few = fragmented(10)
 gc.collect()
 for rep in range(REPS):
     print("BENCH loop", t_loop(N))
@@ -92,6 +103,7 @@ for rep in range(REPS):
         print("BENCH part_locked", t_part(N, locked.partitions[0].get, locked.partitions[0].put))
     print("BENCH bytearray64", t_bytearray(N, 64))
     print("BENCH heap_pair64", t_pair(N, heap_arena.malloc, heap_arena.free, 64))
+    print("BENCH heap_moving", t_pair(N, moving.malloc, moving.free, 64))
     if allocate_lock:
         print("BENCH heap_locked", t_pair(N, locked.malloc, locked.free, 64))
     print("BENCH frag10", t_pair(N, few.malloc, few.free, 64))
