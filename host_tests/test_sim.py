@@ -102,7 +102,7 @@ def test_sim_user_errors(tmp_path, capsys):
     assert main(["sim", str(bad)]) == 2
     assert "bad.trace:2:" in capsys.readouterr().err
     layout = tmp_path / "l.json"
-    layout.write_text('{"partitions": [[10, 4]]}')
+    layout.write_text('{"partitions": [[6, 4]]}')     # under 7 bytes and not a multiple of 4
     assert main(["sim", str(_write(tmp_path, SMALL)), "--layout", str(layout)]) == 2
     assert "bad partitions" in capsys.readouterr().err
     assert main(["sim", str(_write(tmp_path, SMALL)), "--arena", "64"]) == 2

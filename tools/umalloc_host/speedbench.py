@@ -10,6 +10,7 @@ from . import unixport
 from .errors import UserError
 
 SCRIPT = Path(__file__).with_name("mp") / "bench_device.py"
+UNIX_HEAP = "192k"     # the GC heap bytearray() works in: about an RP2040's
 
 # (key, what, baseline key, goal ratio or None)
 ROWS = (
@@ -31,7 +32,7 @@ def source(reps, n):
 
 
 def run_unix(reps, n):
-    proc = unixport.run_code(source(reps, n), heap="192k", timeout=600)
+    proc = unixport.run_code(source(reps, n), heap=UNIX_HEAP, timeout=600)
     if "BENCH_DONE" not in proc.stdout:
         raise UserError("the benchmark failed on the unix port: %s"
                         % ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[-1])
