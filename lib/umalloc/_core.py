@@ -145,8 +145,11 @@ def test_bit(w, bitmap: int, i: int) -> int:
 
 @micropython.viper
 def size_class(size: int) -> int:
-    fl = 4
+    fl = 4                 # 4 + bit length of size >> 5
     t = size >> 5
+    while t >= 16:
+        fl += 4
+        t = t >> 4
     while t:
         fl += 1
         t = t >> 1
@@ -157,8 +160,11 @@ def size_class(size: int) -> int:
 def _insert(w, b: int, size: int):
     """Make [b, b+size) a free block: header, footer, and its place in its class list."""
     h = ptr32(w)
-    fl = 4
+    fl = 4                 # 4 + bit length of size >> 5
     t = size >> 5
+    while t >= 16:
+        fl += 4
+        t = t >> 4
     while t:
         fl += 1
         t = t >> 1
@@ -201,8 +207,11 @@ def _insert(w, b: int, size: int):
 def _remove(w, b: int, size: int):
     """Take free block b (of `size` bytes) off its class list."""
     h = ptr32(w)
-    fl = 4
+    fl = 4                 # 4 + bit length of size >> 5
     t = size >> 5
+    while t >= 16:
+        fl += 4
+        t = t >> 4
     while t:
         fl += 1
         t = t >> 1
@@ -231,8 +240,11 @@ def _find(w, need: int, small: int) -> int:
     h = ptr32(w)
     nc = h[H_NCLASSES]
     heads = h[H_CLASSES] >> 2
-    fl = 4
+    fl = 4                 # 4 + bit length of need >> 5
     t = need >> 5
+    while t >= 16:
+        fl += 4
+        t = t >> 4
     while t:
         fl += 1
         t = t >> 1
@@ -527,33 +539,25 @@ def bind_heap(a, keep):
                 need = MIN_BLOCK
             small = 0
             b = 0
+            bc = -1                      # b's size class, when the search knows it
             policy = h[H_POLICY]
             nc = h[H_NCLASSES]
             heads = h[H_CLASSES] >> 2
             if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
-                fl = 4                 # 4 + bit length of need >> 5, by halving
+                fl = 4                 # 4 + bit length of need >> 5
                 t = need >> 5
-                if t >= 256:
-                    fl += 8
-                    t = t >> 8
-                    if t >= 256:
-                        fl += 8
-                        t = t >> 8
-                if t >= 16:
+                while t >= 16:
                     fl += 4
                     t = t >> 4
-                if t >= 4:
-                    fl += 2
-                    t = t >> 2
-                if t >= 2:
+                while t:
                     fl += 1
                     t = t >> 1
-                fl += t
                 c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
                 if c < nc:
                     b = h[heads + c]
                     while b:
                         if (h[b >> 2] & SIZE_MASK) >= need:
+                            bc = c
                             break
                         b = h[(b >> 2) + 1]
                     c += 1               # the lowest head among non-empty larger classes
@@ -583,6 +587,7 @@ def bind_heap(a, keep):
                                 f = h[heads + c]
                                 if b == 0 or f < b:
                                     b = f
+                                    bc = c
                             i += 1
                             if i >= nw:
                                 break
@@ -614,25 +619,18 @@ def bind_heap(a, keep):
                         i = (nb - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
                     t = (h[H_HBITMAP] >> 2) + (i >> 5)
                     h[t] = h[t] | (1 << (i & 31))      # the new block start
-                    fl = 4                 # 4 + bit length of size >> 5, by halving
-                    t = size >> 5
-                    if t >= 256:
-                        fl += 8
-                        t = t >> 8
-                        if t >= 256:
-                            fl += 8
-                            t = t >> 8
-                    if t >= 16:
-                        fl += 4
-                        t = t >> 4
-                    if t >= 4:
-                        fl += 2
-                        t = t >> 2
-                    if t >= 2:
-                        fl += 1
-                        t = t >> 1
-                    fl += t
-                    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+                    c = bc
+                    if c < 0:
+                        fl = 4                 # 4 + bit length of size >> 5
+                        t = size >> 5
+                        while t >= 16:
+                            fl += 4
+                            t = t >> 4
+                        while t:
+                            fl += 1
+                            t = t >> 1
+                        c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+                    fl = (c >> 2) + 4
                     if (rest >> (fl - 2)) == (size >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
                         prv = h[(old >> 2) + 2]
@@ -763,24 +761,14 @@ def bind_heap(a, keep):
                     osize = nsize
                     size = size + nsize
                 if old:
-                    fl = 4                 # 4 + bit length of osize >> 5, by halving
+                    fl = 4                 # 4 + bit length of osize >> 5
                     t = osize >> 5
-                    if t >= 256:
-                        fl += 8
-                        t = t >> 8
-                        if t >= 256:
-                            fl += 8
-                            t = t >> 8
-                    if t >= 16:
+                    while t >= 16:
                         fl += 4
                         t = t >> 4
-                    if t >= 4:
-                        fl += 2
-                        t = t >> 2
-                    if t >= 2:
+                    while t:
                         fl += 1
                         t = t >> 1
-                    fl += t
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
                     if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
