@@ -76,3 +76,38 @@ def test_board_irq_guard_allocates_nothing():
     finally:
         _guard.disable_irq = saved
     assert calls == [100, 700]
+
+
+def test_core_masks_interrupts_where_a_board_has_them():
+    # On a board the core's closures call disable_irq/enable_irq around every
+    # update.  Stand-ins prove the calls balanced, never nested, and allocation-free.
+    from umalloc import arena as arena_module
+    state = [0, 0, 0, 0]      # masked now, deepest, disable calls, wrong states handed back
+
+    def disable():
+        state[0] += 1
+        state[2] += 1
+        if state[0] > state[1]:
+            state[1] = state[0]
+        return 5
+
+    def enable(saved):
+        state[0] -= 1
+        if saved != 5:
+            state[3] += 1
+
+    saved_irq = arena_module.IRQ
+    arena_module.IRQ = (disable, enable)
+    try:
+        a = Arena(8192, partitions=((16, 16), (64, 8)))
+    finally:
+        arena_module.IRQ = saved_irq
+    part = a.partitions[1]
+    micropython.heap_lock()
+    try:
+        done = _churn(a, part, 1000)
+    finally:
+        micropython.heap_unlock()
+    assert done == 1000
+    assert state == [0, 1, 6 * 1000, 0]     # malloc, get, calloc, free, put, free per round
+    a.check()
