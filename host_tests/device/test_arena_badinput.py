@@ -137,3 +137,26 @@ def test_module_functions_need_init_or_work_after_it():
     raises(MemError, umalloc.free, p + 1)
     umalloc.free(p)
     umalloc.check()
+
+
+def test_tight_layouts_fit_or_are_refused():
+    # Around the smallest size that holds a layout: either a clear MemError, or an
+    # arena whose every partition block lies inside the buffer and check() passes.
+    for size0, parts, align in ((10308, ((10, 1000),), 4), (208, ((8, 3),), 4),
+                                (17104, ((24, 46), (64, 34), (256, 53)), 8)):
+        built = 0
+        for size in range(size0 - 48, size0 + 48, 4):
+            try:
+                a = Arena(size, parts, "first", align)
+            except MemError as exc:
+                assert exc.code in (umalloc.ERR_MEM_INVALID_ADDR, umalloc.ERR_MEM_INVALID_SIZE)
+                continue
+            built += 1
+            a.check()
+            for part in a.partitions:
+                got = [part.get() for _ in range(part.query()["nblks"])]
+                assert max(got) + part.block_size <= size
+                for p in got:
+                    part.put(p)
+            a.check()
+        assert built > 0

@@ -181,6 +181,9 @@ class Arena:
         pstart = (off + align - 1) & -align
         if pstart > size:
             raise MemError(ERR_MEM_INVALID_SIZE, "%d bytes cannot hold the arena's own metadata" % size)
+        if pstart + blocks > size:        # the heap's tables took the room the partitions need
+            raise MemError(ERR_MEM_INVALID_ADDR, "%d bytes cannot hold the layout: needs %d for "
+                           "metadata and partitions" % (size, pstart + blocks))
         C.fill(self._buf, 0, pstart, 0)   # a buf= passed in may hold anything
         off = pstart
         for i in range(len(parts)):
@@ -202,8 +205,8 @@ class Arena:
         # Heap payloads (block + 4) must be aligned to the granule.
         heap_start = (off + 3) & -4 if align == 4 else ((off + 4 + 7) & -8) - 4
         heap_end = heap_start + (((size - heap_start) >> gshift) << gshift)
-        if heap_end - heap_start < C.MIN_BLOCK:
-            heap_end = heap_start
+        if heap_end - heap_start < C.MIN_BLOCK:      # no heap (its start may lie past the end)
+            heap_start = heap_end = min(heap_start, size)
         C.st(w, C.H_MAGIC, C.MAGIC)
         C.st(w, C.H_SIZE, size)
         C.st(w, C.H_NPARTS, len(parts))
