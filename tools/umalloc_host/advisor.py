@@ -4,23 +4,76 @@ Partitions cost nothing per block but reserve their blocks for good; the heap
 costs a 4-byte header and rounding per block but shares its space.  So a size
 that is requested often, and whose live count stays steady, belongs in a
 partition sized to its peak live count; the rest belongs in the heap.  The
-search is greedy and empirical: every candidate layout is judged by the
-smallest arena with which the real umalloc code replays the trace with zero
-failures (simulate.min_arena), not by a formula.
+search is empirical: every candidate layout (partition sizes and counts, heap
+policy, twoended small_threshold, heap align) is judged by the smallest arena
+with which the real umalloc code replays the trace with zero failures (the
+bisection of simulate.min_arena), not by a formula.  Hill climbs from a few
+starting layouts, then restarts near the best end found, run two at a time in
+worker processes within a budget of replays.
+
+Block sizes are exact (10-byte requests get 10-byte blocks) when the core takes
+any block size; ALIGN = 4 forces multiples of 4, as older cores require.
 """
 
 from collections import Counter
 
-from .simulate import POLICIES, Layout, min_arena, umalloc_factory
+import umalloc
 
-ALIGN = 4
-MAX_PARTITIONS = 4
-MAX_CANDIDATES = 10
+from . import traces
+from .errors import UserError
+from .idealheap import ideal_arena
+from .simulate import POLICIES, Layout, umalloc_factory
+
+
+def _block_align():
+    """Partition block sizes the core accepts: any size >= 4 (1), or multiples of 4 (4)."""
+    try:
+        umalloc.Arena(4096, partitions=((10, 4),))
+    except (umalloc.MemError, ValueError):
+        return 4
+    return 1         # any size the core accepts (_accepted): e.g. 4, 8, 12 and everything from 7
+
+
+ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the core takes any size
+STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
+MAX_PARTITIONS = 8
+MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
+MIN_SHARE = 0.01         # a block size that would serve fewer requests than this is left to the heap
+TARGET = 1.15            # the ratio to peak live the explanation measures the result against
+DEFAULT_SMALL = 256      # Arena's small_threshold when none is given
+CLIMB_EVENTS = 2500000   # one climb's budget in replayed events (about 12 s for 6000 events, one core)
+TOTAL_EVENTS = 8000000   # the whole search's budget in replayed events
+MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 150, 1000, 4000
+SEEDS = (("best", 0.5), ("first", 1.0), ("twoended", 0.5))   # besides the heap alone
+BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
+
+
+_ACCEPTED = {}
+
+
+def _accepted(size):
+    """True when the core takes partitions of `size`-byte blocks (with the default align)."""
+    if size not in _ACCEPTED:
+        try:
+            umalloc.Arena._validated(((size, 2),), 4)
+            _ACCEPTED[size] = True
+        except (umalloc.MemError, ValueError, TypeError):
+            _ACCEPTED[size] = False
+    return _ACCEPTED[size]
 
 
 def block_size_for(n):
-    return max(ALIGN, (n + ALIGN - 1) & -ALIGN)
+    """The smallest partition block size the core takes that holds an n-byte request."""
+    s = max(4, (n + ALIGN - 1) // ALIGN * ALIGN)
+    while not _accepted(s):
+        s += ALIGN
+    return s
+
+
+def heap_block(n, align=4):
+    """Bytes a heap block for an n-byte request takes (4-byte header, granule, 16 minimum)."""
+    return max(16, (n + 4 + align - 1) & -align)
 
 
 def class_peaks(trace, block_sizes):
@@ -48,14 +101,22 @@ def class_peaks(trace, block_sizes):
     return peak
 
 
-MIN_SHARE = 0.03         # a block size asked for less often than this is left to the heap
-
-
 def candidates(trace):
-    """Block sizes worth trying: the most requested (rounded) sizes, small ones first."""
-    sizes = trace.sizes()
-    counts = Counter(block_size_for(n) for n in sizes if n <= PARTITION_CAP)
-    return sorted(s for s, c in counts.most_common(MAX_CANDIDATES) if c >= MIN_SHARE * len(sizes))
+    """Block sizes worth trying, smallest first: those that would serve many requests for
+    fewer bytes than a heap block (no header, no rounding, no 16-byte minimum)."""
+    sizes = Counter(n for n in trace.sizes() if n <= PARTITION_CAP)
+    total = len(trace.sizes())
+    gain = {}
+    for s in set(block_size_for(n) for n in sizes):
+        served = [(n, c) for n, c in sizes.items() if n <= s < heap_block(n)]
+        if sum(c for _, c in served) >= MIN_SHARE * total:
+            gain[s] = sum((heap_block(n) - s) * c for n, c in served)
+    return sorted(sorted(gain, key=lambda s: (-gain[s], s))[:MAX_CANDIDATES])
+
+
+def block_sizes(trace):
+    """Every block size that is the smallest to hold some request (up to PARTITION_CAP)."""
+    return sorted(set(block_size_for(n) for n in trace.sizes() if n <= PARTITION_CAP))
 
 
 def layout_for(trace, block_sizes, policy="first", share=1.0):
@@ -69,13 +130,326 @@ def layout_for(trace, block_sizes, policy="first", share=1.0):
     return Layout(parts, policy, None, "advised")
 
 
+# -- the search ------------------------------------------------------------------
+
+def build(layout, size):
+    """Arena(size) with the layout, or None when that size cannot hold it."""
+    try:
+        return umalloc_factory(layout)(size)
+    except (umalloc.MemError, ValueError):
+        return None
+
+
+def fits_at(layout, size, trace):
+    """simulate.fits, where an arena that cannot truly hold its layout (build) is no fit."""
+    alloc = build(layout, size)
+    return alloc is not None and traces.replays_cleanly(alloc, trace)
+
+
+def _key(layout):
+    return layout.partitions, layout.policy, layout.small_threshold, layout.align
+
+
+class _Judge:
+    """Smallest zero-failure arenas of layouts, from replays through umalloc, within a budget.
+
+    Assumes, as simulate.min_arena does, that a bigger arena never fails where a smaller
+    one succeeded, so each layout's known fitting and failing sizes are remembered.
+    """
+
+    def __init__(self, trace, budget, progress=None):
+        self.trace = trace
+        self.left = budget
+        self.replays = 0
+        self.progress = progress
+        self.ok = {}       # layout key -> smallest size known to replay cleanly
+        self.bad = {}      # layout key -> largest size known to fail
+        self.floor = max(STEP, trace.peak_live // STEP * STEP)   # nothing does with less than the peak
+
+    def fits(self, layout, size):
+        k = _key(layout)
+        if size >= self.ok.get(k, 1 << 30):
+            return True
+        if size <= self.bad.get(k, -1):
+            return False
+        self.left -= 1
+        self.replays += 1
+        if self.progress:
+            self.progress()
+        good = fits_at(layout, size, self.trace)
+        if good:
+            self.ok[k] = size
+        else:
+            self.bad[k] = size
+        return good
+
+    def _bisect(self, layout, lo, hi):
+        """lo fails (or is below the floor), hi fits: the smallest fitting size."""
+        while hi - lo > STEP:
+            mid = (lo + hi) // 2 // STEP * STEP
+            if self.fits(layout, mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    def exact(self, layout, hint=None):
+        """The layout's smallest arena (a multiple of STEP) that replays with zero failures."""
+        lo = self.floor - STEP
+        if self.fits(layout, self.floor):
+            return self.floor
+        hi = self.floor * 2
+        if hint and hint > self.floor and self.fits(layout, hint):
+            hi = hint
+        while not self.fits(layout, hi):
+            lo, hi = hi, hi * 2
+            if hi >= umalloc.arena.MAX_ARENA:
+                return None
+        return self._bisect(layout, lo, hi)
+
+    def beats(self, layout, best):
+        """The layout's smallest arena when it is below `best`, else None (one replay to tell)."""
+        target = best - STEP
+        if target < self.floor or not self.fits(layout, target):
+            return None
+        hi, d = target, STEP          # gallop down: improvements are usually small
+        while True:
+            t = max(self.floor - STEP, hi - d)
+            if t < self.floor or not self.fits(layout, t):
+                return self._bisect(layout, t, hi)
+            hi, d = t, d * 2
+
+
+def thresholds(trace):
+    """twoended small_threshold values worth trying: heap block sizes that split the requests
+    at their deciles (a request goes top-down when its block is at most the threshold)."""
+    needs = sorted(heap_block(n, 8) for n in trace.sizes())   # right for align 4 and 8
+    out = {DEFAULT_SMALL}
+    for q in range(1, 10):
+        out.add(needs[len(needs) * q // 10])
+    return sorted(out)
+
+
+def _layout(parts, policy, small=None, align=None):
+    if policy != "twoended" or small == DEFAULT_SMALL:
+        small = None
+    return Layout(sorted(parts.items()) if isinstance(parts, dict) else parts, policy, None,
+                  "advised", small, align)
+
+
+def _moves(trace, space, layout):
+    """Layouts one change away, the likeliest gains first: a partition added, a count
+    changed (or dropped), another heap policy or option, a block size moved."""
+    pool, smalls, shapes, peaks = space
+    parts, policy = layout.partitions, layout.policy
+    small, align = layout.small_threshold, layout.align
+    sizes = [s for s, _ in parts]
+    counts = dict(parts)
+
+    def lay(d, p=policy, sm=small, al=align):
+        return _layout(d, p, sm, al)
+    if len(parts) < MAX_PARTITIONS:
+        for s in pool:
+            if s not in counts:
+                k = tuple(sorted(sizes + [s]))
+                if k not in peaks:
+                    peaks[k] = class_peaks(trace, k)
+                peak = peaks[k][s]
+                for c in sorted({peak, (3 * peak + 2) // 4}, reverse=True):
+                    if c >= 2:
+                        yield lay({**counts, s: c})
+    for s, c in parts:                      # big steps first; _climb repeats a step that pays
+        for n in (0, c // 2, c + c // 2, 3 * c // 4, c + c // 4, 9 * c // 10, c + c // 10,
+                  c - 2, c + 2, c - 1, c + 1):
+            if n == c or 0 < n < 2:
+                continue
+            d = dict(counts)
+            if n:
+                d[s] = n
+            else:
+                del d[s]
+            yield lay(d)
+    for p in POLICIES:
+        if p != policy:
+            yield lay(counts, p)
+    if policy == "twoended":
+        now = small if small is not None else DEFAULT_SMALL
+        for t in sorted(smalls, key=lambda t: abs(t - now)):
+            if t != now:
+                yield lay(counts, sm=t)
+    yield lay(counts, al=None if align == 8 else 8)
+    for i, (s, c) in enumerate(parts):
+        lo = sizes[i - 1] if i else 0
+        hi = sizes[i + 1] if i + 1 < len(sizes) else PARTITION_CAP + 1
+        below = [q for q in shapes if lo < q < s][-2:]
+        above = [q for q in shapes if s < q < hi][:2]
+        for t in sorted(set(below + above + [q for q in pool if lo < q < hi and q != s]),
+                        key=lambda q: abs(q - s)):
+            d = dict(counts)
+            del d[s]
+            d[t] = c
+            yield lay(d)
+
+
+def _count_step(old, new):
+    """(block size, count change) when `new` differs from `old` in one partition's count only."""
+    a, b = dict(old.partitions), dict(new.partitions)
+    if a.keys() != b.keys() or _key(old)[1:] != _key(new)[1:]:
+        return None
+    diff = [s for s in a if a[s] != b[s]]
+    return (diff[0], b[diff[0]] - a[diff[0]]) if len(diff) == 1 else None
+
+
+def _climb(trace, judge, space, arena, layout):
+    """First-improvement hill climb over _moves until no single change helps or the budget
+    ends; a count change that pays is repeated, doubling, while it keeps paying."""
+    tried = 0
+    while True:
+        for trial in _moves(trace, space, layout):
+            if judge.left <= 0:
+                return arena, layout, tried, False
+            tried += 1
+            got = judge.beats(trial, arena)
+            if got is None:
+                continue
+            step = _count_step(layout, trial)
+            arena, layout = got, trial
+            while step and judge.left > 0:
+                size, delta = step
+                step = (size, 2 * delta)
+                counts = dict(layout.partitions)
+                n = counts[size] + 2 * delta
+                if n < 2:
+                    break
+                counts[size] = n
+                trial = _layout(counts, layout.policy, layout.small_threshold, layout.align)
+                tried += 1
+                got = judge.beats(trial, arena)
+                if got is None:
+                    break
+                arena, layout = got, trial
+            break
+        else:
+            return arena, layout, tried, True
+
+
+_COUNTER = None
+
+
+def _climb_job(args):
+    """One climb from a seed layout with its own budget: (arena, layout, layouts, done, replays)."""
+    trace, space, seed, budget = args
+    return _climb_from(trace, space, seed, budget, _tick if _COUNTER is not None else None)
+
+
+def _tick():
+    with _COUNTER.get_lock():
+        _COUNTER.value += 1
+
+
+def _climb_from(trace, space, seed, budget, progress):
+    judge = _Judge(trace, budget, progress)
+    arena = judge.exact(seed)
+    if arena is None:
+        return None, seed, 0, True, judge.replays
+    return _climb(trace, judge, space, arena, seed) + (judge.replays,)
+
+
+def _init_worker(counter):
+    global _COUNTER
+    _COUNTER = counter
+
+
+class _Runner:
+    """Runs batches of climbs, side by side in worker processes when there are cores to spare."""
+
+    def __init__(self, workers, progress):
+        self.progress = progress
+        self.pool = None
+        if workers > 1:
+            import multiprocessing
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.counter = ctx.Value("i", 0)
+            self.pool = ctx.Pool(workers, _init_worker, (self.counter,))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+    def run(self, jobs):
+        if self.pool is None:
+            return [_climb_from(*job, self.progress) for job in jobs]
+        start = self.counter.value
+        seen = start
+        result = self.pool.map_async(_climb_job, jobs, chunksize=1)
+        while not result.ready():
+            result.wait(0.2)
+            now = self.counter.value
+            if self.progress:
+                for _ in range(now - seen):
+                    self.progress()
+            seen = now
+        return result.get()
+
+
+def _seeds(trace, pool, heap, policy0):
+    """Starting layouts: the heap alone under the best heap policy, and the candidate sizes
+    at a share of their classes' peak counts (sizes that only pay off together)."""
+    out = [Layout((), policy0, None, "advised")]
+    if pool:
+        top = sorted(pool[:MAX_PARTITIONS])
+        for policy, share in SEEDS:
+            lay = layout_for(trace, top, policy, share)
+            if lay.partitions:
+                out.append(lay)
+    return out
+
+
+def _kicks(layout, space):
+    """Restarts near a climb's end: its partitions under every other heap configuration,
+    and with every count scaled; a climb from there may find a better basin."""
+    smalls = space[1]
+    configs = [(p, None) for p in POLICIES if p != "twoended"]
+    configs += [("twoended", t) for t in smalls]
+    out = []
+    for align in (layout.align, None if layout.align == 8 else 8):
+        for policy, small in configs:
+            out.append(_layout(layout.partitions, policy, small, align))
+    counts = dict(layout.partitions)
+    for f in (0.75, 1.25):
+        scaled = {s: max(2, int(c * f + 0.5)) for s, c in counts.items()}
+        out.append(_layout(scaled, layout.policy, layout.small_threshold, layout.align))
+    return [k for k in out if _key(k) != _key(layout)]
+
+
+def replay_budget(trace):
+    """How many replays one climb may spend on this trace."""
+    return max(MIN_REPLAYS, min(MAX_CLIMB, CLIMB_EVENTS // max(1, len(trace))))
+
+
+def total_budget(trace):
+    """How many replays the whole search may spend on this trace (a batch may overshoot it)."""
+    return max(2 * MIN_REPLAYS, min(MAX_TOTAL, TOTAL_EVENTS // max(1, len(trace))))
+
+
+def progress_total(trace):
+    """Roughly how many replays advise() makes: the length of its progress bar."""
+    return total_budget(trace) + replay_budget(trace)
+
+
 class Advice:
-    def __init__(self, layout, arena, trace, tried, baseline):
+    def __init__(self, layout, arena, trace, tried, baseline, searched=None):
         self.layout = layout
         self.arena = arena
         self.trace = trace
         self.tried = tried
         self.baseline = baseline      # min arena with the heap alone, first fit
+        self.searched = searched or {}
 
     @property
     def ratio(self):
@@ -86,119 +460,146 @@ class Advice:
         peaks = class_peaks(t, [s for s, _ in self.layout.partitions])
         lines = ["peak live: %d bytes in %d blocks (event %d); heap alone, first fit, needs %d bytes (%.2fx)"
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
-                    self.baseline / t.peak_live)]
+                    self.baseline / max(1, t.peak_live))]
         lo = 0
+        gran = self.layout.align or 4
         for s, c in self.layout.partitions:
-            lines.append("partition %d x %d B: requests of %d..%d B, up to %d live at once; "
-                         "no header per block, so %d B saved over the heap at peak"
-                         % (c, s, lo + 1, s, peaks[s], 4 * min(c, peaks[s])))
+            h1, h2 = heap_block(lo + 1, gran), heap_block(s, gran)
+            lines.append("partition %d x %d B: requests of %s B, up to %d live at once%s; "
+                         "as heap blocks they would take %s B each (header, rounding, 16 B minimum)"
+                         % (c, s, s if lo + 1 == s else "%d..%d" % (lo + 1, s), peaks[s],
+                            " (the rest spill to a larger partition or the heap)" if c < peaks[s] else "",
+                            h1 if h1 == h2 else "%d..%d" % (h1, h2)))
             lo = s
         if not self.layout.partitions:
             lines.append("no partition pays for itself: each would reserve blocks the heap can share")
         lines.append("policy %s: smallest arena of the policies tried with these partitions (%s)"
                      % (self.layout.policy, ", ".join("%s %d" % kv for kv in sorted(self.tried))))
+        if self.layout.small_threshold is not None:
+            lines.append("small_threshold %d: twoended places blocks of up to %d B (header included) "
+                         "top-down, larger ones bottom-up" % ((self.layout.small_threshold,) * 2))
+        if self.layout.align is not None:
+            lines.append("align %d: the heap's block-start bitmap has one bit per %d bytes, half "
+                         "as many as with align 4, at the cost of coarser rounding"
+                         % (self.layout.align, self.layout.align))
+        if self.searched:
+            s = self.searched
+            lines.append("search: %d layouts judged in %d replays over %d hill climbs; %s"
+                         % (s["layouts"], s["replays"], s["climbs"],
+                            "each ended where no single change (a partition added, dropped, resized or "
+                            "recounted, another policy or option) needs less"
+                            if s["converged"] == s["climbs"] else
+                            "%d stopped at their replay budget" % (s["climbs"] - s["converged"])))
         lines.append("arena: %d bytes = %.2fx peak live, with zero failed requests"
                      % (self.arena, self.ratio))
         lines.append(self.peak_breakdown())
+        lines.extend(self.limits())
+        sizes, bad = self.steadiness()
+        if bad:
+            unbuilt = sum(1 for n in bad if build(self.layout, n) is None)
+            lines.append("a bigger arena is not always safe here: %d of %d sizes sampled up to %d B "
+                         "(+%.0f%%) fail, the largest at %d B (%s); use exactly %d B, or check "
+                         "another size with `umalloc sim --arena`"
+                         % (len(bad), len(sizes), sizes[-1], 100.0 * (sizes[-1] - self.arena) / self.arena,
+                            bad[-1], "the heap fragments differently at each size" if not unbuilt else
+                            "%d of them cannot hold the layout's metadata and partitions" % unbuilt,
+                            self.arena))
         return lines
+
+    def steadiness(self, samples=16, spread=0.04):
+        """Sizes sampled up to `spread` above the advised arena, and those of them that fail."""
+        d = max(STEP, int(self.arena * spread / samples) // STEP * STEP)
+        sizes = [self.arena + i * d for i in range(1, samples + 1)]
+        return sizes, [n for n in sizes if not fits_at(self.layout, n, self.trace)]
+
+    def limits(self):
+        """What the order of requests and frees alone costs: one heap without any overhead."""
+        t = self.trace
+        if not t.peak_live:
+            return []
+        first, best = ideal_arena(t, "first"), ideal_arena(t, "best")
+        ideal = min(first, best)
+        line = ("placement alone: one heap with no header, metadata or rounding that never moves a "
+                "block needs %d B (%.2fx) first fit, %d B (%.2fx) best fit"
+                % (first, first / t.peak_live, best, best / t.peak_live))
+        if self.arena < ideal:
+            line += "; this layout needs less by keeping sizes apart (partitions, two-ended placement)"
+        elif ideal > TARGET * t.peak_live:
+            line += ("; so %.2fx is out of reach for a single first- or best-fit heap whatever its "
+                     "overhead: the holes come from the order of requests and frees, and only keeping "
+                     "sizes apart or moving blocks could get around them (no layout tried did)" % TARGET)
+        elif self.arena > TARGET * t.peak_live:
+            line += ("; the rest of the way to %.2fx is umalloc's own: metadata, block headers, "
+                     "rounding, idle partition blocks and the extra holes they make" % self.ratio)
+        return [line]
 
     def peak_breakdown(self):
         """Where the arena goes at the trace's peak: why the ratio cannot reach 1.00x."""
-        import umalloc
-        from . import traces
         lay = self.layout
-        a = umalloc.Arena(self.arena, partitions=lay.partitions, policy=lay.policy)
+        a = umalloc.Arena(self.arena, partitions=lay.partitions, policy=lay.policy, **lay.options())
         r = traces.replay(a, self.trace)
         meta = a.stats()["meta"]
         held = r["overhead"] or 0
         free = self.arena - self.trace.peak_live - held
-        return ("at the peak: %d B live; %d B metadata; %d B block headers, 4-byte rounding and idle "
+        return ("at the peak: %d B live; %d B metadata; %d B block headers, rounding and idle "
                 "partition blocks; %d B free but in holes or needed later"
                 % (self.trace.peak_live, meta, held - meta, free))
 
 
-def advise(trace, progress=None):
-    """Greedy search over partition sets, then each partition's count, then the policy.
-
-    Two starting points: no partitions, and one partition for each of the most
-    requested sizes (sizes that only pay off together are found from there).
-    """
-    def cost(layout, hint=None):
-        if progress:
-            progress()
-        return min_arena(umalloc_factory(layout), trace, hint=hint)
-
-    # the heap policy that suits the trace best decides how partitions are judged
-    heap_only = [(cost(Layout((), p), hint=None), p) for p in POLICIES]
-    baseline = heap_only[0][0]
-    best, policy0 = min(heap_only, key=lambda r: (r[0], POLICIES.index(r[1])))   # ties: the simpler policy
+def advise(trace, progress=None, budget=None, workers=None):
+    """Hill climbs over layouts (partition sizes and counts, heap policy and options): from a
+    few starting layouts, then restarts near the best end found, BATCH climbs at a time
+    until the budget of replays is spent or no restart is left; the smallest arena wins.
+    The outcome depends on the trace and the budget only, not on the number of workers."""
+    import os
+    judge = _Judge(trace, 1 << 30, progress)
+    heap = {p: judge.exact(Layout((), p, None, "advised")) for p in POLICIES}
+    if None in heap.values():
+        raise UserError("%s: no arena below %d bytes replays without failures"
+                        % (trace.name, umalloc.arena.MAX_ARENA))
+    baseline = heap["first"]
+    policy0 = min(POLICIES, key=lambda p: (heap[p], POLICIES.index(p)))   # ties: the simpler policy
     pool = candidates(trace)
-    starts = [[]]
-    if len(pool) > 1:
-        starts.append(sorted(pool, key=lambda s: -trace.sizes().count(s))[:MAX_PARTITIONS])
-    best_layout = Layout((), policy0, None, "advised")
-    for start in starts:
-        arena, layout = _refine(trace, sorted(start), pool, cost, best, policy0)
-        if arena < best:
-            best, best_layout = arena, layout
-    # with the partitions chosen, the policy again
-    tried = [(best_layout.policy, best)]
-    for policy in POLICIES:
-        if policy == best_layout.policy:
-            continue
-        layout = Layout(best_layout.partitions, policy, None, "advised")
-        arena = cost(layout, hint=best)
-        tried.append((policy, arena))
-        if arena < best:
-            best, best_layout = arena, layout
-    best_layout.arena_size = best
-    return Advice(best_layout, best, trace, tried, baseline)
-
-
-def _refine(trace, chosen, pool, cost, bound, policy):
-    """From block sizes `chosen`: add sizes while that helps, then tune each count."""
-    layout = layout_for(trace, chosen, policy)
-    best = cost(layout, hint=bound)
-    # 1. which block sizes: add the one that shrinks the arena most, while one does
-    while len(chosen) < MAX_PARTITIONS:
-        round_best = None
-        for s in pool:
-            if s in chosen:
+    space = (pool, thresholds(trace), block_sizes(trace), {})   # {} caches class peaks
+    total = budget or total_budget(trace)
+    cap = min(replay_budget(trace), total)
+    if workers is None:
+        workers = min(BATCH, os.cpu_count() or 1)
+    queue = _seeds(trace, pool, heap, policy0)
+    started = set()
+    results = []
+    spent = judge.replays
+    kicked = set()
+    with _Runner(min(workers, BATCH), progress) as runner:
+        while spent < total or not results:
+            batch = []
+            while queue and len(batch) < BATCH:
+                seed = queue.pop(0)
+                if _key(seed) not in started:
+                    started.add(_key(seed))
+                    batch.append((trace, space, seed, cap))
+            if not batch:
+                done = [r for r in results if r[0] is not None]
+                if not done:
+                    break
+                best = min(done, key=lambda r: r[0])[1]
+                if _key(best) in kicked:
+                    break
+                kicked.add(_key(best))
+                queue = [k for k in _kicks(best, space) if _key(k) not in started]
                 continue
-            trial = layout_for(trace, chosen + [s], policy)
-            arena = cost(trial, hint=best)
-            if arena < best and (round_best is None or arena < round_best[0]):
-                round_best = (arena, s, trial)
-        if round_best is None:
-            break
-        best, s, layout = round_best
-        chosen = chosen + [s]
-    # 2. how many blocks each: fewer than the class's peak lets the rare peak spill into a
-    #    larger partition or the heap instead of reserving blocks that sit idle; none at
-    #    all when the partition does not pay for itself
-    for _ in range(2):
-        improved = False
-        i = 0
-        while i < len(layout.partitions):
-            size, count = layout.partitions[i]
-            for factor in (0, 0.25, 0.5, 0.75, 0.9, 1.1, 1.25):
-                n = int(count * factor + 0.5)
-                if (n < 2 and factor) or n == count:
-                    continue
-                parts = list(layout.partitions)
-                if n:
-                    parts[i] = (size, n)
-                else:
-                    del parts[i]
-                trial = Layout(parts, policy, None, "advised")
-                arena = cost(trial, hint=best)
-                if arena < best:
-                    best, layout, improved = arena, trial, True
-                    if not n:
-                        break
-                    count = n
-            if i < len(layout.partitions) and layout.partitions[i][0] == size:
-                i += 1
-        if not improved:
-            break
-    return best, layout
+            out = runner.run(batch)
+            results.extend(out)
+            spent += sum(r[4] for r in out)
+    done = [r for r in results if r[0] is not None]
+    best, layout, _, _, _ = min(done, key=lambda r: r[0])    # ties: the earlier climb
+    tried = [(layout.policy, best)]
+    for p in POLICIES:
+        if p != layout.policy:
+            other = _layout(layout.partitions, p, layout.small_threshold, layout.align)
+            tried.append((p, judge.exact(other, hint=2 * best)))
+    layout.arena_size = best
+    searched = {"layouts": sum(r[2] for r in results) + len(POLICIES),
+                "replays": judge.replays + sum(r[4] for r in results),
+                "climbs": len(results), "converged": sum(1 for r in results if r[3])}
+    return Advice(layout, best, trace, tried, baseline, searched)

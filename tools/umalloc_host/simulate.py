@@ -19,21 +19,40 @@ POLICIES = umalloc.POLICIES
 
 
 class Layout:
-    """What `Arena(...)` needs besides the size: partitions and policy (plus a nominal size)."""
+    """What `Arena(...)` needs besides the size: partitions and policy (plus a nominal size).
 
-    def __init__(self, partitions=(), policy="first", arena_size=None, source="default"):
+    small_threshold (twoended: requests whose block is at most this many bytes go top-down)
+    and align (heap payload alignment, 4 or 8) are None when the layout keeps Arena's defaults.
+    """
+
+    def __init__(self, partitions=(), policy="first", arena_size=None, source="default",
+                 small_threshold=None, align=None):
         self.partitions = tuple((int(s), int(c)) for s, c in partitions)
         self.policy = policy
         self.arena_size = arena_size
         self.source = source
+        self.small_threshold = small_threshold
+        self.align = align
+
+    def options(self):
+        """Arena keyword arguments beyond partitions and policy (only those not left to defaults)."""
+        out = {}
+        if self.small_threshold is not None:
+            out["small_threshold"] = self.small_threshold
+        if self.align is not None:
+            out["align"] = self.align
+        return out
 
     def to_json(self):
-        return {"arena_size": self.arena_size, "partitions": [list(p) for p in self.partitions],
-                "policy": self.policy}
+        d = {"arena_size": self.arena_size, "partitions": [list(p) for p in self.partitions],
+             "policy": self.policy}
+        d.update(self.options())
+        return d
 
     def describe(self):
         parts = ", ".join("%dx%d B" % (c, s) for s, c in self.partitions) or "no partitions"
-        return "%s, policy %s" % (parts, self.policy)
+        extra = "".join(", %s %d" % kv for kv in sorted(self.options().items()))
+        return "%s, policy %s%s" % (parts, self.policy, extra)
 
 
 DEFAULT_LAYOUT = Layout(umalloc.arena.DEFAULT_PARTITIONS, "first", None, "umalloc defaults")
@@ -54,11 +73,17 @@ def layout_from_dict(d, where):
     size = d.get("arena_size")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise UserError("%s: arena_size must be a positive whole number of bytes" % where)
+    small = d.get("small_threshold")
+    if small is not None and (not isinstance(small, int) or isinstance(small, bool) or small < 0):
+        raise UserError("%s: small_threshold must be a whole number of bytes >= 0" % where)
+    align = d.get("align")
+    if align is not None and align not in (4, 8):
+        raise UserError("%s: align must be 4 or 8" % where)
     try:
-        umalloc.Arena._validated(parts, 4)
+        umalloc.Arena._validated(parts, align or 4)
     except (umalloc.MemError, ValueError, TypeError) as exc:
         raise UserError("%s: bad partitions: %s" % (where, exc))
-    return Layout(parts, policy, size, where)
+    return Layout(parts, policy, size, where, small, align)
 
 
 def load_layout(path):
@@ -79,9 +104,10 @@ def board_layout(name):
 
 def umalloc_factory(layout, policy=None):
     policy = policy or layout.policy
+    options = layout.options()
 
     def make(size):
-        return umalloc.Arena(size, partitions=layout.partitions, policy=policy)
+        return umalloc.Arena(size, partitions=layout.partitions, policy=policy, **options)
     return make
 
 
@@ -96,7 +122,7 @@ def contestants(layout, policies):
 def try_build(layout, size):
     """True when an arena of `size` bytes can hold the layout."""
     try:
-        umalloc.Arena(size, partitions=layout.partitions, policy=layout.policy)
+        umalloc.Arena(size, partitions=layout.partitions, policy=layout.policy, **layout.options())
     except (umalloc.MemError, ValueError):
         return False
     return True

@@ -9,15 +9,17 @@ from ..errors import UserError
 def register(subparsers):
     p = subparsers.add_parser(
         "advise", help="propose a partition layout (sizes, counts, policy) for a trace",
-        description="Search partition layouts for TRACE with the real umalloc code and propose the "
-        "one that replays it with zero failures in the smallest arena; explain the choice and "
-        "optionally write it as layout JSON (the shape of boards/*.json 'arena', accepted by "
-        "`umalloc sim --layout`).",
+        description="Search partition layouts (block sizes and counts, heap policy, twoended "
+        "small_threshold, heap align) for TRACE with the real umalloc code and propose the one that "
+        "replays it with zero failures in the smallest arena; explain the choice and optionally "
+        "write it as layout JSON (the shape of boards/*.json 'arena', plus small_threshold and align "
+        "when they differ from Arena's defaults; accepted by `umalloc sim --layout`).  The search "
+        "runs hill climbs two at a time in worker processes.",
         epilog="example:  umalloc advise churn -o churn-layout.json && umalloc sim churn --layout churn-layout.json")
     p.add_argument("trace", metavar="TRACE", help="trace file or sample name")
     p.add_argument("--arena", type=int, metavar="N",
                    help="the arena you can afford: the layout is written with this size "
-                   "(error if the trace needs more)")
+                   "(error if the trace needs more, or fails at exactly this size)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the layout JSON here")
     p.set_defaults(func=run)
 
@@ -25,7 +27,7 @@ def register(subparsers):
 def run(args):
     trace = traces.load(args.trace)
     from ..progress import steps
-    with steps("searching layouts", 60) as advance:
+    with steps("searching layouts (replays)", advisor.progress_total(trace)) as advance:
         advice = advisor.advise(trace, progress=advance)
     layout = advice.layout
     if args.arena is not None:
@@ -33,6 +35,13 @@ def run(args):
             raise UserError("%s needs at least %d bytes with the best layout found (%s); "
                             "%d is too small: raise --arena" % (trace.name, advice.arena,
                                                                 layout.describe(), args.arena))
+        if not advisor.fits_at(layout, args.arena, trace):
+            why = ("the arena cannot hold the layout at that size"
+                   if advisor.build(layout, args.arena) is None else "the heap fragments differently")
+            raise UserError("%s fails with %d bytes and this layout (%s) although %d bytes replay "
+                            "cleanly (%s): a bigger arena is not always safe; try another --arena, "
+                            "or leave it out" % (trace.name, args.arena, layout.describe(),
+                                                 advice.arena, why))
         layout.arena_size = args.arena
     print("%s: proposed layout %s" % (trace.name, layout.describe()))
     for line in advice.reasons():
