@@ -14,7 +14,8 @@ try:
         print("umalloc boot: no umalloc_board.py; using a 16 KB arena (run `umalloc deploy`)")
         umalloc.init(16 * 1024)
     else:
-        umalloc.init(_cfg.ARENA_SIZE, partitions=_cfg.PARTITIONS, policy=_cfg.POLICY)
+        umalloc.init(_cfg.ARENA_SIZE, partitions=_cfg.PARTITIONS, policy=_cfg.POLICY,
+                     **getattr(_cfg, "OPTIONS", {}))   # small_threshold, align from an advised layout
 except ImportError:
     print("umalloc boot: umalloc is not installed; run `umalloc deploy --port PORT --board BOARD`")
 except MemoryError:

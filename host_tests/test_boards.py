@@ -58,7 +58,9 @@ def test_unknown_board_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("change, complaint", [
-    (lambda p: p["arena"]["partitions"].append([18, 4]), "multiple of 4"),
+    (lambda p: p["arena"]["partitions"].append([6, 4]), "multiple of 4"),
+    (lambda p: p["arena"].update(align=16), "align"),
+    (lambda p: p["arena"].update(small_threshold=-1), "small_threshold"),
     (lambda p: p["arena"].update(arena_size=10 ** 6), "GC heap"),
     (lambda p: p["arena"].update(policy="worst"), "policy"),
     (lambda p: p.update(usb_ids=["2e8a-5"]), "usb id"),
@@ -81,6 +83,23 @@ def test_config_module_is_the_profile_in_python():
         assert ns["ARENA_SIZE"] == prof["arena"]["arena_size"]
         assert ns["PARTITIONS"] == tuple(map(tuple, prof["arena"]["partitions"]))
         assert ns["POLICY"] == prof["arena"]["policy"] and ns["NAME"] == name
+
+
+def test_an_advised_layout_reaches_boot_py_whole():
+    # 10-byte blocks, a twoended threshold and align 8: what `umalloc advise` may propose
+    prof = json.loads(json.dumps(profiles.load("pico")))
+    prof["arena"].update(partitions=[[10, 100], [64, 8]], policy="twoended", small_threshold=520, align=8)
+    with pytest.raises(UserError, match="multiple of 8"):
+        profiles.validate(prof, "pico.json")
+    prof["arena"]["align"] = 4
+    profiles.validate(prof, "pico.json")
+    ns = {}
+    exec(profiles.config_module(prof), ns)
+    assert ns["PARTITIONS"] == ((10, 100), (64, 8))
+    assert ns["OPTIONS"] == {"small_threshold": 520, "align": 4}
+    import umalloc
+    a = umalloc.Arena(ns["ARENA_SIZE"], partitions=ns["PARTITIONS"], policy=ns["POLICY"], **ns["OPTIONS"])
+    assert a.stats()["policy"] == "twoended" and a.partitions[0].block_size == 10
 
 
 def test_boards_command_lists_every_profile(capsys):

@@ -98,7 +98,9 @@ class Bench:
             args, path = [str(PLAYER)], []
         args += [mode, str(self.packed), str(self.nslots), str(budget)]
         if mode == "umalloc" and self.layout is not None:
-            args += [",".join("%dx%d" % p for p in self.layout.partitions) or "-", self.layout.policy]
+            lay = self.layout
+            args += [",".join("%dx%d" % p for p in lay.partitions) or "-", lay.policy,
+                     str(256 if lay.small_threshold is None else lay.small_threshold), str(lay.align or 4)]
         proc = unixport.run(args, heap=str(heap), path=path, timeout=300)
         try:
             return _parse(proc, "%s, heap %s" % (mode, heap))

@@ -82,9 +82,17 @@ def validate(profile, where="profile"):
         if (not isinstance(pair, list) or len(pair) != 2
                 or not all(isinstance(v, int) and v > 0 for v in pair)):
             _fail(where, "partition %r must be [block_size, nblks] with positive ints" % (pair,))
-        if pair[0] % 4:
-            _fail(where, "partition block_size %d is not a multiple of 4" % pair[0])
         total += pair[0] * pair[1]
+    small, align = arena.get("small_threshold"), arena.get("align")
+    if small is not None and (not isinstance(small, int) or isinstance(small, bool) or small < 0):
+        _fail(where, "arena.small_threshold must be a whole number of bytes >= 0")
+    if align is not None and align not in (4, 8):
+        _fail(where, "arena.align must be 4 or 8")
+    import umalloc                  # the core's own rule for block sizes (OSMemCreate's checks)
+    try:
+        umalloc.Arena._validated([tuple(p) for p in parts], align or 4)
+    except (umalloc.MemError, ValueError, TypeError) as exc:
+        _fail(where, "arena.partitions: %s" % exc)
     if total >= size:
         _fail(where, "partitions take %d of the %d arena bytes: no room for the heap"
               % (total, size))
@@ -123,10 +131,12 @@ def config_module(profile):
     """Source of `umalloc_board.py`: the profile's arena values for boot.py on the device."""
     arena = profile["arena"]
     parts = ", ".join("(%d, %d)" % tuple(p) for p in arena["partitions"])
+    options = dict((k, arena[k]) for k in ("small_threshold", "align") if arena.get(k) is not None)
     return ("# Generated from boards/%s.json by the umalloc host tool; boot.py reads it.\n"
-            "NAME = %r\nARENA_SIZE = %d\nPARTITIONS = (%s%s)\nPOLICY = %r\nREPORT_MS = %d\n"
+            "NAME = %r\nARENA_SIZE = %d\nPARTITIONS = (%s%s)\nPOLICY = %r\nOPTIONS = %r\n"
+            "REPORT_MS = %d\n"
             % (profile["name"], profile["name"], arena["arena_size"], parts,
-               "," if len(arena["partitions"]) == 1 else "", arena["policy"],
+               "," if len(arena["partitions"]) == 1 else "", arena["policy"], options,
                int(profile.get("report_ms", 1000))))
 
 
