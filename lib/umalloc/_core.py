@@ -1,9 +1,11 @@
 """The allocator's hot paths, compiled by the viper emitter on MicroPython.
 
-Every function takes `w`, the arena seen as 32-bit words (the bytearray itself
-on MicroPython, a memoryview cast to "I" on CPython), and ints.  All state is
-in the arena; nothing here creates a Python object, so these functions run
-under micropython.heap_lock() and from a hard IRQ handler.
+Every function takes `w`, the arena seen as 32-bit words (a memoryview of it on
+MicroPython, one cast to "I" on CPython), and ints; the closures that
+bind_heap / bind_partition make for an arena reach it through handle(w), its
+address.  All state is in the arena; nothing here allocates a Python object,
+so these functions run under micropython.heap_lock() and from a hard IRQ
+handler.
 
 Pointers are byte offsets into the arena and stay below 2**24, so no value
 that reaches Python code is ever a heap-allocated int on a 32-bit port.
