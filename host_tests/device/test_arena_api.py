@@ -116,6 +116,13 @@ def test_partition_blocks_of_any_size_from_7_bytes():
     assert ten.query()["nfree"] == 9 and tiny.query()["nfree"] == 3
 
 
+def test_entry_points_print_short_at_the_repl():
+    # the closures hold a view of the arena, not the bytearray (whose repr is all of it)
+    a = make(size=8192)
+    for fn in (a.malloc, a.free, a.partitions[0].get, a.partitions[0].put):
+        assert len(repr(fn)) < 600
+
+
 def test_lock_option_wraps_every_entry_point():
     class CountingLock:
         def __init__(self):

@@ -28,8 +28,8 @@ def _words(buf):
     try:
         return memoryview(buf).cast("I")   # CPython: word view for the viper shim
     except AttributeError:
-        # MicroPython: viper's ptr32 takes any buffer; a memoryview keeps the
-        # closures' repr short (a bytearray cell would print the whole arena)
+        # MicroPython: viper's ptr32 takes any buffer; the closures hold this
+        # view, whose repr is short (a bytearray cell would print the whole arena)
         return memoryview(buf)
 
 
@@ -114,10 +114,10 @@ class Arena:
             raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
         self._lock = lock if lock is not None else Nothing()
         self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
-        # what the core's closures hold: the arena's address, and its buffer
-        # (so they keep it alive) with, on a board, the IRQ switches
+        # what the core's closures hold: the arena's address, and its word view
+        # (so they keep the buffer alive) with, on a board, the IRQ switches
         self._handle = C.handle(self._w)
-        self._keep = (buf,) + IRQ if IRQ else buf
+        self._keep = (self._w,) + IRQ if IRQ else self._w
         self._core_malloc, self._core_free = C.bind_heap(self._handle, self._keep)
         if lock is None and not (debug or trace):
             self.malloc, self.free = self._core_malloc, self._core_free   # straight into native code
