@@ -11,9 +11,9 @@ import pytest
 
 import umalloc
 from umalloc import tracefmt
-from umalloc_host import REPO_ROOT
+from umalloc_host.traces import SAMPLES_DIR
 
-TRACES = REPO_ROOT.parent / "shared" / "traces"
+TRACES = SAMPLES_DIR
 LAYOUT = dict(partitions=((16, 64), (64, 32)), policy="first")
 ARENA_SIZE = 24 * 1024     # small enough that the bigger traces hit failures too
 

@@ -9,10 +9,10 @@ twice while live, so every later figure refers to a well-formed run.
 import random
 from pathlib import Path
 
-from . import REPO_ROOT
 from .errors import UserError
 
-SAMPLES_DIR = REPO_ROOT.parent / "shared" / "traces"
+# The project ships its own copies of the sample traces (package data, so a wheel has them too).
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 
 class TraceError(UserError):
@@ -98,7 +98,7 @@ def parse(text, name="trace"):
 
 
 def resolve(spec):
-    """A trace path, or the name of a sample in shared/traces (`churn` or `churn.trace`)."""
+    """A trace path, or the name of a bundled sample (`churn` or `churn.trace`)."""
     path = Path(spec)
     if path.is_file():
         return path

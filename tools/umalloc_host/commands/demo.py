@@ -16,7 +16,7 @@ def register(subparsers):
                     "(generated churn, or --trace FILE), and show the fragmentation figures "
                     "as they change, then a summary.  Ends by itself after --seconds.", 79),
         epilog="examples:  umalloc demo\n"
-               "           umalloc demo --trace /work/shared/traces/churn.trace --seconds 10\n"
+               "           umalloc demo --trace churn --seconds 10\n"
                "           umalloc demo --port /dev/ttyACM0          (a Pico with MicroPython)")
     p.add_argument("--port", "-p", help="serial port of a real board (default: the virtual board)")
     p.add_argument("--board", "-b", help="board profile (default: detected from the device)")

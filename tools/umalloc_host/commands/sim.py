@@ -16,7 +16,7 @@ def register(subparsers):
         epilog="examples:  umalloc sim churn netbuf --min-arena     "
         "umalloc sim app.trace --board pico --policy all --png cmp.png")
     p.add_argument("traces", nargs="+", metavar="TRACE",
-                   help="trace file, or a sample name from shared/traces (%s)"
+                   help="trace file, or a bundled sample name (%s)"
                    % (", ".join(traces.sample_names()) or "none found"))
     p.add_argument("--arena", type=int, metavar="N",
                    help="arena bytes for every allocator (default: the layout's arena_size, "
