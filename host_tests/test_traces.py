@@ -43,7 +43,7 @@ def test_unknown_trace_name_is_a_user_error(tmp_path):
 
 
 def test_samples_parse():
-    names = traces.sample_names()      # CI keeps ../shared/traces beside the clone
+    names = traces.sample_names()      # shipped in the package (samples/*.trace)
     assert {"churn", "hole", "netbuf", "zebra"} <= set(names)
     for name in names:
         t = traces.load(name)
