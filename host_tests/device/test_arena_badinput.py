@@ -114,7 +114,7 @@ def test_realloc_bad_pointers_and_sizes():
 
 
 def test_bad_layouts():
-    assert raises(MemError, Arena, 200, ((16, 64),)).code == umalloc.ERR_MEM_INVALID_ADDR
+    assert raises(MemError, Arena, 200, ((16, 64),)).code == umalloc.ERR_MEM_INVALID_SIZE   # too small: a size error
     assert raises(MemError, Arena, 64, ()).code == umalloc.ERR_MEM_INVALID_SIZE          # too small for its header
     assert raises(MemError, Arena, 4096, ((0, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE
     assert raises(MemError, Arena, 4096, ((2, 8),)).code == umalloc.ERR_MEM_INVALID_SIZE

@@ -84,6 +84,14 @@ class Partition:
                 "fail": self._word(C.PD_FAIL)}
 
 
+def _tables(off, avail, gshift, align):
+    """(classes offset, class count, partitions start) when the heap tables start at off."""
+    classes = off + (((max(avail, 0) >> gshift) + 31) >> 5) * 4
+    nclasses = C.size_class(avail if avail > C.MIN_BLOCK else C.MIN_BLOCK) + 1
+    end = classes + 8 * nclasses + 4 * ((nclasses + 31) >> 5)
+    return classes, nclasses, (end + align - 1) & -align
+
+
 class Arena:
     """One bytearray holding fixed partitions and a heap; all state inside it."""
 
@@ -166,24 +174,18 @@ class Arena:
         for block_size, nblks in parts:
             blocks += block_size * nblks
         avail = size - off - blocks - 8
-        if avail < 0:
-            raise MemError(ERR_MEM_INVALID_SIZE if not parts else ERR_MEM_INVALID_ADDR,
-                           "%d bytes cannot hold the layout: needs %d for metadata and partitions"
-                           % (size, off + blocks + 8))
-        # The heap bitmap needs one bit per granule of the heap it describes.
+        # The heap bitmap (one bit per granule), one list head and tail per size class up
+        # to the heap's own size, then a bitmap of the non-empty classes.
         hbitmap = off
-        off += (((avail >> gshift) + 31) >> 5) * 4
-        # One list head and one tail per size class, up to the heap's own size,
-        # then a bitmap of the non-empty classes.
-        classes = off
-        nclasses = C.size_class(avail if avail > C.MIN_BLOCK else C.MIN_BLOCK) + 1
-        off += 8 * nclasses + 4 * ((nclasses + 31) >> 5)
-        pstart = (off + align - 1) & -align
-        if pstart > size:
-            raise MemError(ERR_MEM_INVALID_SIZE, "%d bytes cannot hold the arena's own metadata" % size)
-        if pstart + blocks > size:        # the heap's tables took the room the partitions need
-            raise MemError(ERR_MEM_INVALID_ADDR, "%d bytes cannot hold the layout: needs %d for "
-                           "metadata and partitions" % (size, pstart + blocks))
+        classes, nclasses, pstart = _tables(off, avail, gshift, align)
+        if avail < 0 or pstart + blocks > size:
+            # Too small is a size error; name the minimum (the tables grow with the size).
+            least = (off + blocks + 8 + 3) & -4
+            while _tables(off, least - off - blocks - 8, gshift, align)[2] + blocks > least:
+                least += 4
+            raise MemError(ERR_MEM_INVALID_SIZE, "%d bytes cannot hold this layout: the arena needs "
+                           "at least %d (metadata%s)" % (size, least, ", then partitions " + " ".join(
+                               "%dx%d" % p for p in parts) if parts else ""))
         C.fill(self._buf, 0, pstart, 0)   # a buf= passed in may hold anything
         off = pstart
         for i in range(len(parts)):
