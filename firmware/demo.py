@@ -17,6 +17,10 @@ try:
     DEMO_TRACE_EVENTS
 except NameError:
     DEMO_TRACE_EVENTS = 0
+try:
+    DEMO_TRACE_SLOTS       # IDs renumbered 0..N-1 by the host (umalloc demo does it)
+except NameError:
+    DEMO_TRACE_SLOTS = 0
 
 from umalloc.reporter import report
 
@@ -73,9 +77,9 @@ def emit():
     _next[0] = time.ticks_add(_next[0], TICK_MS)
 
 
-def phase(n, name, what):
+def phase(n, name, what, of=4):
     _phase[0] = name
-    print("# phase %d/4 %s: %s" % (n, name, what))
+    print("# phase %d/%d %s: %s" % (n, of, name, what))
 
 
 _seed = [12345]
@@ -161,13 +165,52 @@ def generated():
         emit()
 
 
+class Slots:
+    """ID -> pointer for tracefmt.replay in one list allocated up front (0 = no block).
+
+    A dict grows by reallocating as IDs go live (1000 live IDs: a 10-20 KB resize
+    that fails in a fragmented GC heap); with IDs renumbered into slots the list
+    never grows.  Without DEMO_TRACE_SLOTS (a trace run by hand) it falls back to a dict.
+    """
+
+    def __init__(self, n):
+        self.v = [0] * n
+
+    def __setitem__(self, i, p):
+        self.v[i] = p
+
+    def get(self, i, default=None):
+        return self.v[i] or default
+
+    def pop(self, i, default=None):
+        p = self.v[i]
+        self.v[i] = 0
+        return p or default
+
+    def __len__(self):
+        return len(self.v) - self.v.count(0)
+
+    def values(self):
+        return [p for p in self.v if p]
+
+
 def replay(path, total):
     from umalloc.tracefmt import replay as run_trace
-    phase(1, "replay", "%s, %d events" % (path, total))
-    ids = {}
+    phase(1, "replay", "%s, %d events" % (path, total), of=2)
+    ids = Slots(DEMO_TRACE_SLOTS) if DEMO_TRACE_SLOTS else {}
+    done = [0, 0]                # events replayed, reports sent
+
+    def tick():
+        # Spread the reports evenly over the events, so the replay lasts _ticks
+        # reports whatever the event count (several reports per event for short traces).
+        done[0] += 1
+        while done[1] * total < done[0] * _ticks:
+            done[1] += 1
+            emit()
+
     with open(path) as f:
-        run_trace(A, f, tick=emit, every=max(1, total // _ticks), live=ids)
-    phase(2, "release", "free what the trace left allocated")
+        run_trace(A, f, tick=tick, every=1, live=ids)
+    phase(2, "release", "free what the trace left allocated", of=2)
     for p in ids.values():
         A.free(p)
     emit()

@@ -75,3 +75,140 @@ def test_demo_on_a_board_given_by_port_with_the_boot_app(capsys):
     out = capsys.readouterr().out
     assert "umalloc demo on Virtual board" in out and "arena check() passed" in out
     assert "arena 65536 bytes" in out          # the arena boot.py reserved at the soft reset
+
+
+# -- the timeout, a board that goes away, Ctrl-C (issue 12) ------------------------------
+
+import signal
+import threading
+import time
+
+import pytest
+
+from umalloc_host import demo as demo_mod
+from umalloc_host import traces
+
+
+@pytest.mark.parametrize("seconds", [2, 15, 20, 60, 120])
+def test_the_hosts_limit_leaves_room_beyond_the_paced_run(seconds):
+    # The workload runs `seconds` of reports after the import and the arena; the
+    # host's limit was max(15, seconds), so any run of 15 s or more timed out.
+    assert demo_mod.run_timeout(seconds) >= seconds * 1.5 + 20
+
+
+def test_demo_default_length_ends_with_its_summary():
+    """Exactly the README's `./dev demo` (20 s): once it always timed out."""
+    t0 = time.monotonic()
+    done = _umalloc("demo", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "summary - Virtual board" in done.stdout and "arena check() passed" in done.stdout
+    assert "20." in done.stdout.split("summary - ")[1].split(" s,")[0]
+    assert time.monotonic() - t0 < 60
+
+
+@pytest.mark.parametrize("name", traces.sample_names())
+def test_every_bundled_sample_replays_to_its_summary(name):
+    # zebra keeps 1000 IDs live: the device's ID map once died with MemoryError
+    done = _umalloc("demo", "--trace", name, "--seconds", "2", "--plain")
+    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
+    assert "replaying %s" % name in done.stdout and "arena check() passed" in done.stdout
+    assert "MemoryError" not in done.stdout + done.stderr
+    summary = done.stdout.split("summary - ")[1]
+    reports = int(summary.split(" reports")[0].rsplit(None, 1)[1])
+    assert 8 <= reports <= 12          # 2 s at 4 reports/s plus the first and the release
+
+
+def test_slotted_trace_replays_the_same_events():
+    t = traces.load("netbuf")
+    text, slots = t.slotted_text()
+    again = traces.parse(text, "slotted")
+    live = most = 0
+    for op, _, _ in t.events:
+        live += {"a": 1, "f": -1}.get(op, 0)
+        most = max(most, live)
+    assert slots == most == max(i for _, i, _ in again.events) + 1   # one slot per live ID
+    assert [(op, n) for op, _, n in again.events] == [(op, n) for op, _, n in t.events]
+    assert again.peak_live == t.peak_live
+
+
+class _SilentLink:
+    """A board that takes the code and never answers (hung, or its cable pulled)."""
+
+    def __init__(self):
+        self.interrupted = threading.Event()
+
+    def exec(self, code, on_output=None, timeout=10):
+        self.interrupted.wait(timeout)
+        return ""
+
+    def interrupt(self):
+        self.interrupted.set()
+
+
+def test_a_silent_board_is_reported_without_waiting_for_the_run_to_end():
+    link = _SilentLink()
+    t0 = time.monotonic()
+    with pytest.raises(demo_mod.BoardWentAway, match="sent nothing for 1 s"):
+        list(demo_mod.stream_lines(link, "code", timeout=600, silence=1.0))
+    assert time.monotonic() - t0 < 5 and link.interrupted.is_set()
+
+
+def test_a_board_that_restarts_mid_demo_is_reported_at_once(capsys):
+    from umalloc_host.vboard import VirtualBoard
+    with VirtualBoard() as vb:
+        killed = []
+
+        def crash_mid_run():          # deploy takes ~2 s, then a 30 s run: crash inside it
+            time.sleep(6)
+            killed.append(time.monotonic())
+            vb.kill_child()
+
+        threading.Thread(target=crash_mid_run, daemon=True).start()
+        rc = main(["demo", "--port", vb.port, "--seconds", "30", "--plain"])
+        ended = time.monotonic()
+    out, err = capsys.readouterr()
+    assert rc == 2 and killed, out[-2000:]
+    assert "phase 1/4" in out                 # it was running when the board crashed
+    assert "umalloc demo: the board restarted in the middle of the demo" in err
+    assert len(err.strip().splitlines()) == 1
+    assert ended - killed[0] < 8              # not the 30 s run, nor its timeout
+
+
+def test_ctrl_c_mid_demo_says_interrupted():
+    exe = Path(sys.executable).with_name("umalloc")
+    proc = subprocess.Popen([str(exe), "demo", "--seconds", "30"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, TERM="dumb"))
+    try:
+        for line in proc.stdout:                 # the live view, plain without a TTY
+            if line.startswith("#") and "free=" in line:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "umalloc demo: interrupted (Ctrl-C)" in err
+    assert "without its summary line" not in out + err and "Traceback" not in err
+
+
+def test_demo_help_names_no_path_of_this_machine():
+    done = _umalloc("demo", "--help")
+    assert done.returncode == 0 and "--trace" in done.stdout
+    assert str(Path.home()) not in done.stdout and "/work" not in done.stdout
+    assert "churn" in done.stdout        # the bundled samples are named
+
+
+@pytest.mark.parametrize("line, sign", [
+    ("MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040", True),
+    ("MicroPython 9458e3a23f on 2026-07-05; linux [GCC 14.2.1] version", True),
+    ("MPY: soft reboot", True),
+    ("raw REPL; CTRL-B to exit", True),
+    ("# phase 1/4 fill: allocate mixed sizes until 70% of the heap is used", False),
+    ("@UM1 12,4567,65536,52928,10;16,128,118,118,0;35384*ec637353", False),
+])
+def test_restart_signs(line, sign):
+    assert bool(demo_mod.restart_sign(line)) is sign

@@ -36,7 +36,7 @@ def main(argv=None):
         print(f"umalloc {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(file=sys.stderr)
+        print("\numalloc %s: interrupted (Ctrl-C)" % args.command, file=sys.stderr)
         return 130
 
 

@@ -9,6 +9,7 @@ The lines go to the live monitor view (umalloc_host.monitor.watch), or with
 
 import ast
 import queue
+import re
 import sys
 import threading
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 from . import FIRMWARE_DIR
 from . import deploy as deployer
 from . import devlink, profiles, traces
+from .notation import partitions_text
+from .board import LinkLost
 from .errors import UserError
 
 WORKLOAD = FIRMWARE_DIR / "demo.py"
@@ -38,14 +41,48 @@ def _say(msg=""):
     print(msg, flush=True)
 
 
-def workload_source(seconds, trace_path=None, events=0):
-    head = "DEMO_SECONDS = %d\nDEMO_TRACE = %r\nDEMO_TRACE_EVENTS = %d\n" % (
-        seconds, trace_path, events)
+# How long the host waits: the device sends a report every tick, so silence longer than
+# this means it hangs; the whole run may take the paced time plus deploy-free setup and a
+# slow board's lag (a board slower than the pacing still reports, just later).
+SILENCE_LIMIT = 15.0
+SETUP_ALLOWANCE = 30.0
+
+# What a board prints when it restarts under us: the virtual board's new process, a real
+# board's soft reboot or its banner after a crash; the workload never prints these.
+RESTART_SIGNS = ("MPY: soft reboot", "raw REPL; CTRL-B to exit")
+BANNER = re.compile(r"^MicroPython \S+ on \d{4}-\d\d-\d\d")   # v1.24.1 or a git hash
+
+
+class BoardWentAway(UserError):
+    """The board restarted or vanished in the middle of the demo."""
+
+
+def run_timeout(seconds):
+    """The longest the whole workload may take: its paced length, then half again, plus setup."""
+    return seconds * 1.5 + SETUP_ALLOWANCE
+
+
+def workload_source(seconds, trace_path=None, events=0, slots=0):
+    head = "DEMO_SECONDS = %d\nDEMO_TRACE = %r\nDEMO_TRACE_EVENTS = %d\nDEMO_TRACE_SLOTS = %d\n" % (
+        seconds, trace_path, events, slots)
     return head + WORKLOAD.read_text()
 
 
-def stream_lines(link, code, timeout):
-    """Run code on the device in a thread; yield its output line by line as it arrives."""
+def restart_sign(line):
+    """The part of a line that shows the board restarted, or None."""
+    for sign in RESTART_SIGNS:
+        if sign in line:
+            return sign
+    return line.strip() if BANNER.match(line.strip()) else None
+
+
+def stream_lines(link, code, timeout, silence=SILENCE_LIMIT):
+    """Run code on the device in a thread; yield its output line by line as it arrives.
+
+    Raises BoardWentAway at once when the board restarts or the link drops, and
+    when it sends nothing for `silence` seconds; on Ctrl-C (or any early exit of
+    the consumer) the device is interrupted before the exception goes on.
+    """
     lines = queue.Queue()
     failure = []
     partial = [""]
@@ -68,14 +105,33 @@ def stream_lines(link, code, timeout):
 
     thread = threading.Thread(target=worker, name="umalloc-demo-device", daemon=True)
     thread.start()
-    while True:
-        line = lines.get()
-        if line is _DONE:
-            break
-        yield line
+    finished = False
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=silence)
+            except queue.Empty:
+                raise BoardWentAway("the board sent nothing for %.0f s (a report is due every "
+                                    "0.25 s): it hangs or went away; reset it and run the demo "
+                                    "again" % silence) from None
+            if line is _DONE:
+                break
+            sign = restart_sign(line)
+            if sign:
+                raise BoardWentAway("the board restarted in the middle of the demo (it printed "
+                                    "%r): it crashed or was reset; run the demo again" % sign)
+            yield line
+        finished = True
+    finally:
+        if not finished:
+            link.interrupt()           # stop the workload; the thread then sees the board idle
+            thread.join(3)
     thread.join()
     if failure:
-        raise failure[0]
+        exc = failure[0]
+        if isinstance(exc, LinkLost):
+            raise BoardWentAway("the board went away in the middle of the demo (%s)" % exc) from None
+        raise exc
 
 
 class PlainView:
@@ -132,7 +188,11 @@ class PlainView:
 
 
 def show(lines, title, plain=False):
-    """Feed lines to the live view (or the plain table); returns the device's summary dict."""
+    """Feed lines to the live view (or the plain table); returns the device's summary dict.
+
+    Ctrl-C is not swallowed here (the monitor's own command ends quietly on it):
+    it goes on to the caller, which says the demo was interrupted.
+    """
     summary = {}
 
     def filtered():
@@ -147,7 +207,7 @@ def show(lines, title, plain=False):
 
     if not plain:
         from .monitor import watch
-        summary["monitor"] = watch(filtered(), title=title)
+        summary["monitor"] = watch(filtered(), title=title, interrupt_ends=False)
     else:
         view = PlainView()
         for line in filtered():
@@ -170,8 +230,8 @@ def print_summary(s, board_title, out=_say):
     out("  %d requests failed, %d of them although enough bytes were free (fragmentation)"
         % (s["fail"], s["fail_fragmented"]))
     for q in s["partitions"]:
-        out("  partition %4d B x %-3d lowest free %3d, failed gets %d"
-            % (q["block_size"], q["nblks"], q["min_free"], q["fail"]))
+        out("  partition %-8s lowest free %3d, failed gets %d"
+            % ("%dx%d" % (q["block_size"], q["nblks"]), q["min_free"], q["fail"]))
     out("  at the end: %d bytes free, arena check() %s" % (s["free"], s["check"]))
 
 
@@ -179,22 +239,20 @@ def run_demo(port=None, board=None, trace=None, seconds=20, plain=False, verbose
              heap=None):
     if seconds < 2:
         raise UserError("--seconds must be at least 2")
-    events = 0
+    replay = None
     if trace:      # a path or a sample name; parsed here so a bad line is named before anything runs
-        events = len(traces.load(trace))
-        trace = traces.resolve(trace)
+        replay = traces.load(trace)
     if port:
-        return _run_on(port, board, trace, events, seconds, plain, verbose, virtual=False)
+        return _run_on(port, board, replay, seconds, plain, verbose, virtual=False)
     from .vboard import VirtualBoard
     prof = profiles.load(board or "unix")
     _say("umalloc demo: starting the virtual board (MicroPython unix port, %s heap)"
          % (heap or prof.get("heap", "192k")))
     with VirtualBoard(heap=heap or prof.get("heap", "192k")) as vb:
-        return _run_on(vb.port, board or "unix", trace, events, seconds, plain, verbose,
-                       virtual=True)
+        return _run_on(vb.port, board or "unix", replay, seconds, plain, verbose, virtual=True)
 
 
-def _run_on(port, board, trace, events, seconds, plain, verbose, virtual):
+def _run_on(port, board, replay, seconds, plain, verbose, virtual):
     link = devlink.open_link(port)
     try:
         if board is None:
@@ -214,25 +272,28 @@ def _run_on(port, board, trace, events, seconds, plain, verbose, virtual):
         reserved = link.exec(RESERVE).strip()
         if reserved and reserved != "ok":
             _say("      " + reserved)
-        trace_remote = None
-        if trace:
-            data = Path(trace).read_bytes()
+        trace_remote, slots = None, 0
+        if replay is not None:
+            # IDs renumbered into reusable slots: the device keeps one list of `slots`
+            # pointers (allocated once) instead of a dict that grows with every live ID
+            # (zebra's 1000 live IDs made that dict's resize fail with MemoryError).
+            data, slots = replay.slotted_text()
+            data = data.encode()
             _say("      copying %s (%d events, %d bytes) to :%s"
-                 % (trace, events, len(data), TRACE_ON_DEVICE))
+                 % (replay.name, len(replay), len(data), TRACE_ON_DEVICE))
             devlink.write_file(link, TRACE_ON_DEVICE, data)
             trace_remote = TRACE_ON_DEVICE
         arena = prof["arena"]
-        what = ("replaying %s" % Path(trace).name) if trace else "a generated churn"
+        what = ("replaying %s" % Path(replay.name).name) if replay is not None else "a generated churn"
         _say("[2/2] %s in a %d-byte arena (partitions %s, policy %s)"
-             % (what, arena["arena_size"],
-                " ".join("%dx%d" % tuple(p) for p in arena["partitions"]), arena["policy"]))
-        code = workload_source(seconds, trace_remote, events)
+             % (what, arena["arena_size"], partitions_text(arena["partitions"]),
+                arena["policy"]))
+        code = workload_source(seconds, trace_remote, len(replay or ()), slots)
+        stream = stream_lines(link, code, timeout=run_timeout(seconds))
         try:
-            summary = show(stream_lines(link, code, timeout=max(15, seconds)),
-                           title="umalloc demo - %s" % prof["title"], plain=plain)
-        except KeyboardInterrupt:
-            link.interrupt()
-            raise
+            summary = show(stream, title="umalloc demo - %s" % prof["title"], plain=plain)
+        finally:
+            stream.close()         # on Ctrl-C or a lost board: the device is interrupted first
     finally:
         link.close()
     print_summary(summary, prof["title"])

@@ -171,11 +171,12 @@ class FrameLog:
 
 
 def watch(lines, log_path=None, csv_path=None, title="", plain=None, console=None,
-          seconds=None, clock=time.time):
+          seconds=None, clock=time.time, interrupt_ends=True):
     """Consume `lines`, show the live view (plain lines without a TTY); returns a summary.
 
     plain: None = decide by whether the console is a terminal.  seconds: stop after
-    that long (None = until the lines end).  Ctrl-C ends it cleanly (summary kept).
+    that long (None = until the lines end).  Ctrl-C ends it cleanly (summary kept),
+    or with interrupt_ends=False goes on to the caller (the demo says it was interrupted).
     """
     from .liveview import make_view
     state = MonitorState()
@@ -211,6 +212,8 @@ def watch(lines, log_path=None, csv_path=None, title="", plain=None, console=Non
                     break
     except KeyboardInterrupt:
         state.status = "stopped (Ctrl-C)"
+        if not interrupt_ends:
+            raise
     finally:
         log.close()
     return state.summary()

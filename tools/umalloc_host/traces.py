@@ -40,6 +40,29 @@ class Trace:
     def text(self):
         return "".join(line + "\n" for line in self.lines())
 
+    def slotted_text(self):
+        """(text, slots): the same events with IDs renumbered into reusable slots 0..slots-1.
+
+        A freed ID's slot goes to the next allocation, so a player needs only `slots`
+        (the most IDs live at once) entries, allocated once, instead of a growing map.
+        """
+        slot_of, free, out = {}, [], []
+        slots = 0
+        for op, ident, n in self.events:
+            if op == "a":
+                if free:
+                    slot = free.pop()
+                else:
+                    slot, slots = slots, slots + 1
+                slot_of[ident] = slot
+            slot = slot_of[ident]
+            if op == "f":
+                free.append(slot_of.pop(ident))
+                out.append("f %d\n" % slot)
+            else:
+                out.append("%s %d %d\n" % (op, slot, n))
+        return "".join(out), slots
+
 
 def _peak(events):
     """Peak live bytes (sum of live requested sizes), the live count then, and where."""

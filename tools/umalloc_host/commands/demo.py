@@ -3,7 +3,7 @@
 import argparse
 import textwrap
 
-from .. import demo
+from .. import demo, traces
 
 
 def register(subparsers):
@@ -21,7 +21,8 @@ def register(subparsers):
     p.add_argument("--port", "-p", help="serial port of a real board (default: the virtual board)")
     p.add_argument("--board", "-b", help="board profile (default: detected from the device)")
     p.add_argument("--trace", metavar="FILE", help="replay this allocation trace instead of "
-                   "the generated churn (format: `a ID SIZE`, `f ID`, `r ID SIZE`)")
+                   "the generated churn (format: `a ID SIZE`, `f ID`, `r ID SIZE`), or a bundled "
+                   "sample: %s" % (", ".join(traces.sample_names())))
     p.add_argument("--seconds", "-s", type=int, default=20, help="how long to run (default 20)")
     p.add_argument("--plain", action="store_true",
                    help="print a plain table instead of the live monitor view")
