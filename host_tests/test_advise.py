@@ -129,7 +129,7 @@ def test_advise_command_writes_a_layout_sim_accepts(tmp_path, capsys):
     assert main(["advise", str(trace_path), "-o", str(out)]) == 0
     text = capsys.readouterr().out
     size = advisor.block_size_for(10)          # 10 when the core takes any block size, else 12
-    assert "partition 200 x %d B" % size in text
+    assert "partition %dx200:" % size in text          # block size x count
     layout = json.loads(out.read_text())
     assert layout["partitions"] == [[size, 200]] and layout["policy"] in umalloc.POLICIES
     assert layout["arena_size"] <= 200 * size + 600             # the partition plus metadata

@@ -179,3 +179,17 @@ def test_devices_lists_a_running_virtual_board(tmp_path, monkeypatch, capsys):
     assert "/dev/null" in capsys.readouterr().out
     assert main(["deploy"]) == 2
     assert "a virtual board is running: --port /dev/null" in capsys.readouterr().err
+
+
+def test_one_partition_notation_block_size_first(capsys):
+    """boards, sim, advise and demo all write partitions as `16x64` = 64 blocks of 16 bytes."""
+    from umalloc_host.cli import main
+    from umalloc_host.notation import partitions_text
+    from umalloc_host.simulate import DEFAULT_LAYOUT
+    assert partitions_text(((16, 64), (64, 32))) == "16x64 64x32"
+    assert DEFAULT_LAYOUT.describe().startswith("16x64 64x32,")
+    assert main(["boards"]) == 0
+    out = capsys.readouterr().out
+    assert "partitions (block size x count)" in out
+    pico = profiles.load("pico")["arena"]["partitions"]
+    assert partitions_text(pico) in out

@@ -92,7 +92,7 @@ def test_sim_board_layout(capsys, tmp_path):
     path = _write(tmp_path, SMALL)
     assert main(["sim", str(path), "--board", "pico"]) == 0
     out = capsys.readouterr().out
-    assert "128x16 B" in out
+    assert "16x128 32x64 64x32 256x16" in out          # block size x count
     assert all(int(r["arena"]) == 65536 and r["failed"] == "0" for r in _table(out))
 
 

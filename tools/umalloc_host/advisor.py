@@ -465,9 +465,9 @@ class Advice:
         gran = self.layout.align or 4
         for s, c in self.layout.partitions:
             h1, h2 = heap_block(lo + 1, gran), heap_block(s, gran)
-            lines.append("partition %d x %d B: requests of %s B, up to %d live at once%s; "
+            lines.append("partition %dx%d: requests of %s B, up to %d live at once%s; "
                          "as heap blocks they would take %s B each (header, rounding, 16 B minimum)"
-                         % (c, s, s if lo + 1 == s else "%d..%d" % (lo + 1, s), peaks[s],
+                         % (s, c, s if lo + 1 == s else "%d..%d" % (lo + 1, s), peaks[s],
                             " (the rest spill to a larger partition or the heap)" if c < peaks[s] else "",
                             h1 if h1 == h2 else "%d..%d" % (h1, h2)))
             lo = s

@@ -13,6 +13,7 @@ import umalloc
 
 from . import profiles, traces
 from .errors import UserError
+from .notation import partitions_text
 from .refalloc import BuddyAllocator, FirstFit8
 
 POLICIES = umalloc.POLICIES
@@ -50,7 +51,7 @@ class Layout:
         return d
 
     def describe(self):
-        parts = ", ".join("%dx%d B" % (c, s) for s, c in self.partitions) or "no partitions"
+        parts = partitions_text(self.partitions, none="no partitions")   # block size x count
         extra = "".join(", %s %d" % kv for kv in sorted(self.options().items()))
         return "%s, policy %s%s" % (parts, self.policy, extra)
 

@@ -3,6 +3,7 @@
 import json
 
 from .. import profiles
+from ..notation import HEADING, partitions_text
 
 
 def register(subparsers):
@@ -17,14 +18,14 @@ def run(args):
     if args.name:
         print(json.dumps(profiles.load(args.name), indent=2))
         return 0
-    rows = [("board", "mpy arch", "arena", "partitions (size x n)", "policy", "USB ids", "flash")]
+    rows = [("board", "mpy arch", "arena", HEADING, "policy", "USB ids", "flash")]
     for prof in profiles.all_profiles():
         arena = prof["arena"]
         rows.append((
             prof["name"], prof["mpy_arch"] if prof["mpy_arch"] != "host"
             else "host (%s)" % _host_arch(prof),
             "%d B" % arena["arena_size"],
-            " ".join("%dx%d" % tuple(p) for p in arena["partitions"]) or "-",
+            partitions_text(arena["partitions"], none="-"),
             arena["policy"], " ".join(prof["usb_ids"]) or "-", prof["flash"]["method"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
