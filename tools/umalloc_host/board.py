@@ -13,8 +13,10 @@ recovery from a hung device — Ctrl-C, then a soft reset — so the next call w
 import ast
 import codecs
 import contextlib
+import errno
 import io
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -59,11 +61,34 @@ def not_micropython(port):
                      % (port, RAW_REPL_TIMEOUT))
 
 
-def open_error(port, exc):
-    if "://" not in port and not os.path.exists(port):
+class PortBusy(UserError):
+    """The port exists and is a device, but opening it failed: another program may hold it."""
+
+
+def not_a_port(port):
+    """The one-line error when `port` cannot be a serial port (missing, a folder, a file), else None."""
+    if "://" in port:          # pyserial URLs (socket://, rfc2217://) are checked when opened
+        return None
+    if not os.path.exists(port):
         return UserError("port %s does not exist: list boards with `umalloc devices`, or start "
                          "the virtual board with `umalloc vboard` and use the port it prints" % port)
-    return UserError("cannot open %s (%s): close any other program using it (a terminal, "
+    mode = os.stat(port).st_mode
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a regular file" if stat.S_ISREG(mode)
+            else None if stat.S_ISCHR(mode) else "not a device")
+    if kind is None:
+        return None
+    return UserError("%s is %s, not a serial port: give the board's port (`umalloc devices` "
+                     "lists them, e.g. /dev/ttyACM0)" % (port, kind))
+
+
+def open_error(port, exc):
+    problem = not_a_port(port)
+    if problem is not None:
+        return problem
+    if getattr(exc, "errno", None) == errno.ENOTTY or "Inappropriate ioctl" in str(exc):
+        return UserError("%s is a device but not a serial port: give the board's port "
+                         "(`umalloc devices` lists them, e.g. /dev/ttyACM0)" % port)
+    return PortBusy("cannot open %s (%s): close any other program using it (a terminal, "
                      "mpremote, Thonny) and try again" % (port, str(exc).strip() or type(exc).__name__))
 
 

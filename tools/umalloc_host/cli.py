@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -31,7 +32,13 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()          # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # `umalloc boards | head`: the reader has all it wants; end quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except UserError as exc:
         print(f"umalloc {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ def load_log(path):
     """Frames of a JSONL log, oldest first; lines that are not frames are skipped."""
     frames, skipped = [], 0
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, encoding="utf-8", errors="replace")   # binary: no frames, not a crash
     except OSError as exc:
         raise UserError("cannot read %s (%s): record one with `umalloc monitor --log %s`"
                         % (path, exc.strerror or exc, path))
@@ -35,8 +35,8 @@ def load_log(path):
                 continue
             frames.append(row)
     if not frames:
-        raise UserError("%s holds no frames (%d other lines): record some with "
-                        "`umalloc monitor --log %s`" % (path, skipped, path))
+        raise UserError("%s holds no frames (%d other lines): it is not a monitor log; record "
+                        "one with `umalloc monitor --log %s`" % (path, skipped, path))
     return frames
 
 

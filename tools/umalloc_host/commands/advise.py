@@ -2,7 +2,7 @@
 
 import json
 
-from .. import advisor, traces
+from .. import advisor, checks, traces
 from ..errors import UserError
 
 
@@ -25,6 +25,8 @@ def register(subparsers):
 
 
 def run(args):
+    checks.arena_size(args.arena)            # before the search, not after it
+    checks.output_file(args.output, "-o")
     trace = traces.load(args.trace)
     from ..progress import steps
     with steps("searching layouts (replays)", advisor.progress_total(trace)) as advance:
@@ -49,7 +51,6 @@ def run(args):
     text = json.dumps(layout.to_json())
     print(text)
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text + "\n")
+        checks.write_text(args.output, text + "\n", "-o")
         print("wrote", args.output)
     return 0

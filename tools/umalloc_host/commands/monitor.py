@@ -2,6 +2,7 @@
 
 import sys
 
+from .. import checks
 from ..errors import UserError
 
 
@@ -16,7 +17,7 @@ def register(subparsers):
                     "'disconnected' and reconnects when the port returns.  Ctrl-C ends it.",
         epilog="examples:  umalloc monitor --port /dev/ttyACM0 --log run.jsonl\n"
                "           umalloc monitor --reset          (the running `umalloc vboard`; run its main.py)\n"
-               "           micropython app.py | umalloc monitor --input -\n"
+               "           MICROPYPATH=lib micropython app.py | umalloc monitor --input -\n"
                "           umalloc monitor --bench-parse    (frame sizes, host parse rate)")
     p.add_argument("--port", "-p", help="serial port (default: the running virtual board)")
     p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
@@ -51,6 +52,8 @@ def run(args):
     if args.bench_parse:
         from .. import framebench
         return framebench.run()
+    checks.output_file(args.log, "--log")
+    checks.output_file(args.csv, "--csv")
     from ..monitor import watch
     from ..serialsource import VBOARD_PORT_FILE, serial_lines, vboard_port
     if args.input:

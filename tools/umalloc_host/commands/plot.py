@@ -1,5 +1,6 @@
 """`umalloc plot`: a PNG of a recorded monitor log."""
 
+from .. import checks
 from ..errors import UserError
 
 
@@ -22,6 +23,7 @@ def register(subparsers):
 def run(args):
     if not args.output.lower().endswith(".png"):
         raise UserError("--output must be a .png file name, e.g. -o frag.png")
+    checks.output_file(args.output, "-o")
     from ..plot import plot
     try:
         drawn = plot(args.log, args.output, at=args.at, title=args.title)

@@ -1,6 +1,6 @@
 """`umalloc sim`: replay traces through umalloc and the reference allocators, side by side."""
 
-from .. import simulate, traces
+from .. import checks, simulate, traces
 from ..errors import UserError
 
 COLUMNS = ("trace", "allocator", "arena", "failed", "fail_frag", "min_ever_free",
@@ -97,8 +97,8 @@ def format_rows(rows, with_min):
 
 def run(args):
     layout = pick_layout(args)
-    if args.arena is not None and args.arena <= 0:
-        raise UserError("--arena must be a positive number of bytes")
+    checks.arena_size(args.arena)            # before any replay: one line, nothing lost
+    checks.output_file(args.png, "--png")
     policy = args.policy or layout.policy
     policies = list(simulate.POLICIES) if policy == "all" else [policy]
     trace_list = [traces.load(t) for t in args.traces]

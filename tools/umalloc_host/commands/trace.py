@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from .. import LIB_DIR, traces
+from .. import LIB_DIR, checks, traces
 from ..errors import UserError
 
 # Pulled when the arena recorded nothing: the message says how to turn tracing on.
@@ -81,7 +81,14 @@ def pull(board, run_code=None):
 
 def run_pull(args):
     from ..board import Board
-    code = Path(args.run).read_text() if args.run else None
+    checks.output_file(args.output, "-o")
+    code = None
+    if args.run:
+        try:
+            code = Path(args.run).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError("--run %s: cannot read it (%s): give a MicroPython .py file"
+                            % (args.run, getattr(exc, "strerror", None) or exc)) from None
     if args.port:
         board = Board(args.port)
         try:
@@ -100,8 +107,8 @@ def run_pull(args):
                 board.close()
     text = "".join(ln + "\n" for ln in lines)
     trace = traces.parse(text, args.output)      # refuse to write a trace the tools cannot read
-    Path(args.output).write_text("# pulled from %s by umalloc trace pull\n" % (args.port or "the virtual board")
-                                 + text)
+    checks.write_text(args.output, "# pulled from %s by umalloc trace pull\n"
+                      % (args.port or "the virtual board") + text, "-o")
     print("wrote %s: %d events, peak live %d bytes in %d blocks"
           % (args.output, len(trace), trace.peak_live, trace.peak_blocks))
     return 0

