@@ -240,3 +240,29 @@ def test_ctrl_c_ends_the_monitor_cleanly_with_the_log_complete(tmp_path):
             proc.kill()
         board.vanish()
     assert [json.loads(ln)["seq"] for ln in log.read_text().splitlines()] == list(range(8))
+
+
+def test_readme_pipe_from_the_unix_port_with_micropypath(tmp_path):
+    """README: `MICROPYPATH=lib micropython app.py | umalloc monitor --input -`, from the checkout."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from umalloc_host import REPO_ROOT
+    from umalloc_host.unixport import find_micropython
+    app = tmp_path / "app.py"
+    app.write_text("import umalloc\na = umalloc.init(8192)\nprint('app says hi')\n"
+                   "for n in (100, 200, 300):\n    a.malloc(n)\n    umalloc.report()\n")
+    umalloc_exe = Path(sys.executable).with_name("umalloc")
+    env = dict(os.environ, MICROPYPATH="lib", TERM="dumb")
+    done = subprocess.run("'%s' '%s' | '%s' monitor --input - --plain"
+                          % (find_micropython(), app, umalloc_exe), shell=True, cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "app says hi" in done.stdout and "monitor: 3 frames, 0 damaged" in done.stderr
+    # without MICROPYPATH the unix port cannot find umalloc: that is why the README says it
+    env.pop("MICROPYPATH")
+    bare = subprocess.run([find_micropython(), str(app)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert "ImportError" in bare.stdout + bare.stderr
