@@ -178,7 +178,9 @@ def test_ctrl_c_mid_demo_says_interrupted():
     exe = Path(sys.executable).with_name("umalloc")
     proc = subprocess.Popen([str(exe), "demo", "--seconds", "30"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, TERM="dumb"))
+                            env=dict(os.environ, TERM="dumb"),
+                            # a suite run in the background inherits SIGINT ignored: undo that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in proc.stdout:                 # the live view, plain without a TTY
             if line.startswith("#") and "free=" in line:

@@ -218,6 +218,13 @@ def test_serial_lines_reports_status_and_never_raises_on_a_lost_port(tmp_path):
                      "S:connected", "c", None]
 
 
+def _ctrl_c_works():
+    # A suite started in the background (`./dev test &`) inherits SIGINT ignored, and
+    # Python then never raises KeyboardInterrupt: give the child the default back.
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_the_monitor_cleanly_with_the_log_complete(tmp_path):
     import signal
     link = str(tmp_path / "ttyBOARD")
@@ -225,7 +232,8 @@ def test_ctrl_c_ends_the_monitor_cleanly_with_the_log_complete(tmp_path):
     board = _Pty(link)
     proc = subprocess.Popen(
         [sys.executable, "-m", "umalloc_host.cli", "monitor", "--port", link, "--plain",
-         "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_ctrl_c_works)
     try:
         q = reader(proc)
         wait_for(q, lambda s: "connected to" in s)
