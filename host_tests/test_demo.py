@@ -153,6 +153,22 @@ def test_a_silent_board_is_reported_without_waiting_for_the_run_to_end():
     assert time.monotonic() - t0 < 5 and link.interrupted.is_set()
 
 
+class _UnpluggedLink(_SilentLink):
+    """A real board whose USB serial vanished mid-run (the link raises LinkLost)."""
+
+    def exec(self, code, on_output=None, timeout=10):
+        from umalloc_host.board import LinkLost
+        on_output("# phase 1/4 fill: ...\n")
+        raise LinkLost("lost /dev/ttyACM0 while talking to the board (device disconnected)")
+
+
+def test_an_unplugged_board_is_reported_as_gone():
+    lines = demo_mod.stream_lines(_UnpluggedLink(), "code", timeout=600, silence=30)
+    assert next(lines).startswith("# phase 1/4")
+    with pytest.raises(demo_mod.BoardWentAway, match="went away in the middle of the demo"):
+        next(lines)
+
+
 def test_a_board_that_restarts_mid_demo_is_reported_at_once(capsys):
     from umalloc_host.vboard import VirtualBoard
     with VirtualBoard() as vb:
