@@ -805,10 +805,21 @@ def bind_heap(a, keep):
                 at = b
                 if bc >= 0:
                     at = (heads + bc) << 2
-                size = int(_free_block(a, b, at))
+                # _free_block() and _links_ok() written out: a call would double malloc's cost
+                gm = gran - 1
+                v = h[b >> 2]
+                size = v & SIZE_MASK
+                x = v ^ (v >> 16)
+                x = x ^ (x >> 8)
+                x = 0x6996 >> ((x ^ (x >> 4)) & 15)
+                i = (b - start) >> h[H_GRAN_SHIFT]
                 c = bc
-                if size < 0:
-                    r = size
+                if (b - start) & gm:
+                    r = 0 - CORRUPT_AT - at
+                elif v & FREE_BAD or x & 1 or size < MIN_BLOCK or size & gm or b + size > last + MIN_BLOCK \
+                        or h[((b + size) >> 2) - 1] != size \
+                        or ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+                    r = 0 - CORRUPT_AT - b
                 elif c < 0:
                     fl = 4                 # 4 + bit length of size >> 5
                     t = size >> 5
@@ -821,16 +832,29 @@ def bind_heap(a, keep):
                     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
                 elif (size >> ((c >> 2) + 2)) != 4 + (c & 3):   # on the list of another class
                     r = 0 - CORRUPT_AT - b
-                if r == 0:
-                    r = int(_links_ok(a, b, c))
+                if r == 0:               # b's list neighbours point back at it
+                    nxt = h[(b >> 2) + 1]
+                    prv = h[(b >> 2) + 2]
+                    if nxt:
+                        if nxt <= b or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
+                                or h[(nxt >> 2) + 2] != b:
+                            r = 0 - CORRUPT_AT - (b + 4)
+                    elif h[heads + nc + c] != b:
+                        r = 0 - CORRUPT_AT - ((heads + nc + c) << 2)
+                    if prv:
+                        if prv < start or prv >= b or (prv - start) & gm or h[prv >> 2] & USED \
+                                or h[(prv >> 2) + 1] != b:
+                            r = 0 - CORRUPT_AT - (b + 8)
+                    elif h[heads + c] != b:
+                        r = 0 - CORRUPT_AT - ((heads + c) << 2)
                 t = b + size             # above a free block: a used one that knows it
-                if r == 0 and t < h[H_HEAP_END]:
+                if r == 0 and (small or size - need < MIN_BLOCK) and t < h[H_HEAP_END]:
                     v = h[t >> 2]
                     x = v ^ (v >> 16)
                     x = x ^ (x >> 8)
                     x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
-                    if x & 1 or (v & (USED | PREV_FREE)) != USED | PREV_FREE:
-                        r = 0 - CORRUPT_AT - t
+                    if x & 1 or (v & (USED | PREV_FREE)) != USED | PREV_FREE:   # (checked
+                        r = 0 - CORRUPT_AT - t          # only when the split writes there)
             if r == 0 and b != 0:
                 rest = size - need
                 flags = USED
@@ -969,10 +993,14 @@ def bind_heap(a, keep):
                 x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (t >> 30)
                 if x & 1 or t & PREV_FREE:
                     r = 0 - CORRUPT_AT - nb
-                elif (t & USED) == 0:
-                    nsize = int(_free_block(a, nb, nb))
-                    if nsize < 0:
-                        r = nsize
+                elif (t & USED) == 0:    # _free_block(a, nb, nb) written out
+                    nsize = t & SIZE_MASK
+                    gm = (1 << gshift) - 1
+                    x = (nb - start) >> gshift
+                    if t & FREE_BAD or nsize < MIN_BLOCK or nsize & gm or nb + nsize > end \
+                            or h[((nb + nsize) >> 2) - 1] != nsize \
+                            or ((h[bitmap + (x >> 5)] >> (x & 31)) & 1) == 0:
+                        r = 0 - CORRUPT_AT - nb
                         nsize = 0
             if r == 0 and v & PREV_FREE:  # the footer below names a free block ending at b
                 t = h[(b >> 2) - 1]
@@ -1007,7 +1035,23 @@ def bind_heap(a, keep):
                         t = t >> 1
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
                     if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
-                        r = int(_links_ok(a, f, c))
+                        heads = (h[H_CLASSES] >> 2) + c            # _links_ok(a, f, c) written out
+                        nc = h[H_NCLASSES]
+                        gm = (1 << gshift) - 1
+                        nxt = h[(f >> 2) + 1]
+                        prv = h[(f >> 2) + 2]
+                        if nxt:
+                            if nxt <= f or nxt > end - MIN_BLOCK or (nxt - start) & gm \
+                                    or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != f:
+                                r = 0 - CORRUPT_AT - (f + 4)
+                        elif h[heads + nc] != f:
+                            r = 0 - CORRUPT_AT - ((heads + nc) << 2)
+                        if prv:
+                            if prv < start or prv >= f or (prv - start) & gm \
+                                    or h[prv >> 2] & USED or h[(prv >> 2) + 1] != f:
+                                r = 0 - CORRUPT_AT - (f + 8)
+                        elif h[heads] != f:
+                            r = 0 - CORRUPT_AT - (heads << 2)
                         if r == 0:
                             nxt = h[(f >> 2) + 1]
                             prv = h[(f >> 2) + 2]
@@ -1018,7 +1062,6 @@ def bind_heap(a, keep):
                             h[((b + size) >> 2) - 1] = size
                             h[(b >> 2) + 1] = nxt
                             h[(b >> 2) + 2] = prv
-                            heads = (h[H_CLASSES] >> 2) + c
                             if prv:
                                 h[(prv >> 2) + 1] = b
                             else:
@@ -1026,7 +1069,7 @@ def bind_heap(a, keep):
                             if nxt:
                                 h[(nxt >> 2) + 2] = b
                             else:
-                                h[heads + h[H_NCLASSES]] = b
+                                h[heads + nc] = b
                             h[H_FREE_SIZE] += size - osize
                     else:
                         r = int(_remove(a, f, osize))

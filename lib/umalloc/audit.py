@@ -147,7 +147,7 @@ def _regions(arena):
     while b < end:
         v = ld(w, b >> 2)
         size = v & C.SIZE_MASK
-        if size == 0:
+        if size < C.MIN_BLOCK or b + size > end:
             break          # corrupt; check() says so, the map just stops
         used = v & C.USED
         yield b, b + 4, CELL_HEAP_USED if used else CELL_HEAP_FREE
