@@ -452,7 +452,7 @@ class Arena:
         size = C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK
         bad = C.first_not(self._buf, p + 8, size - 16, POISON)
         if bad >= 0:
-            self._debug_free(p)            # back, re-poisoned: the damage is reported once
+            self._free_poisoned(p)         # back, re-poisoned: the damage is reported once
             raise MemError(ERR_MEM_CORRUPT, "write into freed memory (poison changed) at offset %d" % bad)
         self._guard(p, n)
 
@@ -497,8 +497,13 @@ class Arena:
         if b < 0:
             return self._core_free(p)      # refused with the right error
         self._check_guard(p, 0)
-        v = C.ld(w, b >> 2)
-        below = C.ld(w, (b >> 2) - 1) if v & C.PREV_FREE else 0
+        self._free_poisoned(p)
+
+    def _free_poisoned(self, p):
+        """Free live heap block p, then poison the free block it ends up in."""
+        w = self._w
+        b = p - 4
+        below = C.ld(w, (b >> 2) - 1) if C.ld(w, b >> 2) & C.PREV_FREE else 0
         self._core_free(p)                 # checks the neighbours; below is sound if it returns
         self._poison_free(b - below)
 
