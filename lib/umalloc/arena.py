@@ -50,6 +50,7 @@ class Partition:
 
     def __init__(self, arena, desc, lock=None):
         self._arena = arena
+        self._debug = arena._debug
         self._w = arena._w
         self._d = desc        # word index of this partition's descriptor
         self._lock = lock if lock is not None else Nothing()
@@ -61,17 +62,17 @@ class Partition:
         """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
         with self._lock:
             p = self._get()
-            if p and self._arena._debug:
+            if p and self._debug:
                 self._arena._part_taken(self._d, p, self.block_size)
-            return p
+        return p
 
     def put(self, p):
         """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
         with self._lock:
-            if self._arena._debug and _is_int(p) and self.contains(p):
+            if self._debug and _is_int(p) and self.contains(p):
                 self._arena._part_check(self._d, p)
             self._put(p)
-            if self._arena._debug:
+            if self._debug:
                 self._arena._part_poison(self._d, p)
 
     @property
@@ -279,8 +280,13 @@ class Arena:
         method serves debug, trace and lock= arenas; a plain one calls the core
         closure directly.
         """
-        with self._lock:
-            return self._malloc(n)
+        with self._lock:               # _malloc's body written out: one Python call less
+            p = self._core_malloc(n)
+            if p and self._debug:
+                self._taken(p, n)
+            if self._trace:
+                self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+        return p
 
     def _malloc(self, n):
         p = self._core_malloc(n)
@@ -318,8 +324,13 @@ class Arena:
         Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
         So do damaged neighbours (ERR_MEM_CORRUPT), and in debug mode a changed guard.
         """
-        with self._lock:
-            self._free(p)
+        with self._lock:               # _free's body written out: one Python call less
+            if self._debug:
+                self._debug_free(p)
+            else:
+                self._core_free(p)
+            if self._trace:
+                self._record(OP_FREE, p, 0, 0)
 
     def _free(self, p):
         if self._debug:
