@@ -64,7 +64,7 @@ H_TRACE_POS = const(19)
 H_TRACE_COUNT = const(20)
 H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
 H_PSTART = const(22)       # first byte of partition blocks
-H_META = const(23)         # bytes of fixed metadata (header, descriptors, bitmaps, ring)
+H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see sealed())
 H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
 H_PARTS = const(25)        # first partition descriptor
 HEADER_WORDS = const(25)
@@ -79,7 +79,8 @@ PD_NFREE = const(5)
 PD_MIN = const(6)
 PD_FAIL = const(7)
 PD_BITMAP = const(8)
-PD_SHIFT = const(9)        # log2(block size) when it is a power of two, else 0 (divide)
+PD_SHIFT = const(9)        # bits 0-7: log2(block size) when a power of two, else 0 (divide);
+                           # bits 8-31: the descriptor's seal (see sealed())
 PD_WORDS = const(10)
 
 POLICY_FIRST = const(0)
@@ -101,6 +102,7 @@ E_ADDR = const(-118)
 E_FULL = const(-114)
 E_DOUBLE = const(-120)
 E_CORRUPT = const(-121)
+PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
 CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
 FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
@@ -601,16 +603,21 @@ def bind_partition(a, keep, d):
     @micropython.viper
     def get():
         h = ptr32(uint(a))
+        k = int(d)
+        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
+        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+            ^ (v & 255) ^ h[H_IRQ]
+        if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+            return _refused(0 - CORRUPT_AT - (k << 2), None, "get")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
-        k = int(d)
         r = 0
         p = h[k + PD_HEAD]
         if p:                            # a free block of this partition, or damage
             i = p - h[k + PD_START]
-            if h[k + PD_SHIFT]:
-                i = i >> h[k + PD_SHIFT]
+            if v & 31:
+                i = i >> (v & 31)
             else:
                 i = i // h[k + PD_SIZE]
             n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
@@ -643,14 +650,19 @@ def bind_partition(a, keep, d):
             return _refused(E_PBLK, p, "put")
         q = int(p)
         h = ptr32(uint(a))
+        k = int(d)
+        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
+        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+            ^ (v & 255) ^ h[H_IRQ]
+        if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+            return _refused(0 - CORRUPT_AT - (k << 2), p, "put")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
-        k = int(d)
         r = E_PBLK
         rel = q - h[k + PD_START]
-        if h[k + PD_SHIFT]:
-            i = rel >> h[k + PD_SHIFT]
+        if v & 31:
+            i = rel >> (v & 31)
         else:
             i = rel // h[k + PD_SIZE]
         if rel >= 0 and q < h[k + PD_END] and i * h[k + PD_SIZE] == rel:
@@ -685,6 +697,11 @@ def bind_heap(a, keep):
             return _size_refused(a, n)
         want = int(n)
         h = ptr32(uint(a))
+        x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
+        if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
+            return _refused(0 - CORRUPT_AT, n, "malloc")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
@@ -698,14 +715,20 @@ def bind_heap(a, keep):
                 if p:
                     break
             k += PD_WORDS
-        if p:                            # OSMemGet, once the head is a free block of k
+        if p:                            # OSMemGet, once k's seal and head check out
+            v = h[k + PD_SHIFT]
+            x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+                ^ (v & 255) ^ h[H_IRQ]
             i = p - h[k + PD_START]
-            if h[k + PD_SHIFT]:
-                i = i >> h[k + PD_SHIFT]
+            if v & 31:
+                i = i >> (v & 31)
             else:
                 i = i // h[k + PD_SIZE]
             c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-            if p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
+            if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+                r = 0 - CORRUPT_AT - (k << 2)
+                p = 0
+            elif p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
                     or (h[c] >> (i & 31)) & 1:
                 r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2)
                 p = 0
@@ -929,6 +952,11 @@ def bind_heap(a, keep):
             return _refused(E_ADDR, p, "free")
         q = int(p)
         h = ptr32(uint(a))
+        x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
+        if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
+            return _refused(0 - CORRUPT_AT, p, "free")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
@@ -941,14 +969,19 @@ def bind_heap(a, keep):
                 if q < h[k + PD_END]:
                     break
                 k += PD_WORDS
-            if k < end and q >= h[k + PD_START]:   # OSMemPut
+            if k < end and q >= h[k + PD_START]:   # OSMemPut, once k's seal checks out
+                v = h[k + PD_SHIFT]
+                x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] \
+                    ^ h[k + PD_BITMAP] ^ (v & 255) ^ h[H_IRQ]
                 r = E_PBLK
                 rel = q - h[k + PD_START]
-                if h[k + PD_SHIFT]:
-                    i = rel >> h[k + PD_SHIFT]
+                if v & 31:
+                    i = rel >> (v & 31)
                 else:
                     i = rel // h[k + PD_SIZE]
-                if i * h[k + PD_SIZE] == rel:
+                if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+                    r = 0 - CORRUPT_AT - (k << 2)
+                elif i * h[k + PD_SIZE] == rel:
                     r = E_FULL
                     if h[k + PD_NFREE] < h[k + PD_NBLKS]:
                         r = E_DOUBLE
@@ -1159,3 +1192,50 @@ def popcount(w, bitmap: int, nbits: int) -> int:
         nbits -= 32
         k += 1
     return n
+
+
+# -- seals over the layout ------------------------------------------------------
+#
+# The arena's header and partition descriptors hold the layout every offset is
+# checked against, so they are checked too: the words that never change after
+# Arena() are XORed into a seal.  The heap's entry points check the header's
+# (H_SEAL: H_SIZE .. H_IRQ, ^ MAGIC); a partition's entry points and malloc/
+# free on its blocks check its descriptor's (bits 8-31 of PD_SHIFT: its fixed
+# words and H_IRQ, folded to 23 bits, ^ PD_KEY).  A scribbled header or
+# descriptor then gives MemError(ERR_MEM_CORRUPT) before any offset in it is used.
+
+def header_seal(w):
+    x = MAGIC
+    for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
+              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
+        x ^= ld(w, i) & 0xFFFFFFFF
+    return x
+
+
+def part_seal(w, d):
+    x = 0
+    for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
+        x ^= ld(w, d + i) & 0xFFFFFFFF
+    x ^= (ld(w, d + PD_SHIFT) & 255) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
+    return (x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF
+
+
+def seal_layout(w):
+    """Write the seals once the layout words are final (Arena() does, last)."""
+    st(w, H_SEAL, header_seal(w))
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 255) | (part_seal(w, d) << 8))
+        d += PD_WORDS
+
+
+def layout_damage(w):
+    """Offset of the first header word or descriptor whose seal fails, or -1."""
+    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
+        return 0
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        if (ld(w, d + PD_SHIFT) >> 8) & 0x7FFFFF != part_seal(w, d):
+            return d * 4
+        d += PD_WORDS
+    return -1

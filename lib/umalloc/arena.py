@@ -256,7 +256,6 @@ class Arena:
         C.st(w, C.H_TRACE_CAP, trace)
         C.st(w, C.H_GRAN_SHIFT, gshift)
         C.st(w, C.H_PSTART, pstart)
-        C.st(w, C.H_META, pstart)
         C.st(w, C.H_CLASSES, classes)
         C.st(w, C.H_IRQ, 1 if IRQ else 0)
         C.st(w, C.H_NCLASSES, nclasses)
@@ -267,6 +266,7 @@ class Arena:
             if self._debug:
                 C.fill(self._buf, heap_start + 12, hsize - 16, POISON)
         C.st(w, C.H_MIN_FREE, self._heap_free())
+        C.seal_layout(w)
 
     # -- allocation --------------------------------------------------------
     #
@@ -386,12 +386,20 @@ class Arena:
 
     # -- blocks ------------------------------------------------------------
 
+    def _sound(self):
+        """MemError unless the header and descriptors still match their seals (see _core)."""
+        off = C.layout_damage(self._w)
+        if off >= 0:
+            raise MemError(ERR_MEM_CORRUPT, "arena header or partition descriptor at offset %d "
+                           "overwritten" % off)
+
     def _live(self, p):
         """Owner of live block p (descriptor index, 0 for the heap), or MemError."""
         if not _is_int(p):
             raise TypeError("pointers are ints, got %r" % (p,))
         if p <= 0 or p >= MAX_ARENA:
             raise MemError(ERR_MEM_INVALID_ADDR, "%r is outside the arena" % (p,))
+        self._sound()
         d = C.owner(self._w, p)
         if d < 0:
             raise MemError(-d, "%d is outside every partition and the heap" % p)
@@ -497,6 +505,7 @@ class Arena:
         w = self._w
         if not _is_int(p) or not 0 < p < MAX_ARENA:
             return self._core_free(p)      # refused with the right error
+        self._sound()
         d = C.owner(w, p)
         if d > 0:
             if self._part_live(d, p):
@@ -595,6 +604,7 @@ class Arena:
 
     def _record(self, op, p, n, q):
         w = self._w
+        self._sound()
         cap = C.ld(w, C.H_TRACE_CAP)
         pos = C.ld(w, C.H_TRACE_POS)
         if not 0 <= pos < cap:             # damaged: start the ring over
@@ -610,6 +620,7 @@ class Arena:
     def trace_events(self):
         """The recorded events, oldest first, as (op, ptr, size, new_ptr) tuples."""
         with self._lock:
+            self._sound()
             w = self._w
             cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
             count = count if count <= cap else cap
@@ -669,6 +680,7 @@ class Arena:
             return self._stats()
 
     def _stats(self):
+        self._sound()
         w = self._w
         largest = self._largest_free()
         free = self._heap_free()
@@ -686,7 +698,7 @@ class Arena:
             "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
             "live_blocks": C.ld(w, C.H_LIVE),
             "overhead": 4 + (C.GUARD_SIZE if self._debug else 0),
-            "meta": C.ld(w, C.H_META),
+            "meta": C.ld(w, C.H_PSTART),
             "policy": POLICIES[C.ld(w, C.H_POLICY)],
             "partitions": [p._query() for p in self.partitions],
         }
@@ -694,6 +706,7 @@ class Arena:
     def map(self, width=64):
         from .audit import memory_map
         with self._lock:
+            self._sound()
             return memory_map(self, width)
 
     def check(self):

@@ -1,7 +1,8 @@
 # Runs ON MicroPython (unix port) or CPython: the memory-safety fuzz.  Each trial
 # builds a random arena with random live and freed blocks, scribbles 1-4 bytes
 # the way a buggy application does (past a block's end, through a stale pointer
-# to a freed block, or anywhere among the blocks), then runs 60 more
+# to a freed block, anywhere among the blocks, or anywhere in the arena: its
+# header, descriptors, bitmaps and class lists too), then runs 60 more
 # malloc/free/realloc calls and a check()/stats()/map().  Every call must end
 # normally or with MemError; anything else is printed as an OTHER line.  A VM
 # crash shows on the host as a dead process.
@@ -104,19 +105,21 @@ def scribble(r, a, live, freed):
     buf = a._buf
     n = 1 + r.below(4)
     first = a.stats()["meta"]                       # the first block's byte
-    mode = r.below(4)
+    mode = r.below(5)
     if mode == 0 and live:                          # just past a live block's end
         p = live[r.below(len(live))]
         try:                                        # (a stale double free may have freed it)
             off = p + (len(a.view(p)) if r.below(2) else a.size_of(p)) + r.below(8) - 2
         except MemError:
             off = p
-    elif mode == 1 and freed:                       # through a pointer to a freed block
+    elif mode <= 2 and freed:                       # through a pointer to a freed block
         off = freed[r.below(len(freed))] - 4 + r.below(24)
-    else:                                           # anywhere among the blocks
+    elif mode == 3:                                 # anywhere among the blocks
         off = first + r.below(len(buf) - first)
-    if off < first:
-        off = first
+    else:                                           # anywhere at all: header, tables, blocks
+        off = r.below(len(buf))
+    if off < 0:
+        off = 0
     k = r.below(3)
     if k == 0:
         value = ODD_WORDS[r.below(len(ODD_WORDS))]
