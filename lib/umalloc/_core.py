@@ -64,7 +64,7 @@ H_TRACE_POS = const(19)
 H_TRACE_COUNT = const(20)
 H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
 H_PSTART = const(22)       # first byte of partition blocks
-H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see sealed())
+H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see seal_layout())
 H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
 H_PARTS = const(25)        # first partition descriptor
 HEADER_WORDS = const(25)
@@ -79,8 +79,8 @@ PD_NFREE = const(5)
 PD_MIN = const(6)
 PD_FAIL = const(7)
 PD_BITMAP = const(8)
-PD_SHIFT = const(9)        # bits 0-7: log2(block size) when a power of two, else 0 (divide);
-                           # bits 8-31: the descriptor's seal (see sealed())
+PD_SHIFT = const(9)        # bits 0-4: log2(block size) when a power of two, else 0 (divide);
+                           # bits 5-28: the descriptor's seal (see seal_layout())
 PD_WORDS = const(10)
 
 POLICY_FIRST = const(0)
@@ -606,8 +606,8 @@ def bind_partition(a, keep, d):
         k = int(d)
         v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
         x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
-            ^ (v & 255) ^ h[H_IRQ]
-        if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+            ^ (v & 31) ^ h[H_IRQ]
+        if (x ^ PD_KEY) != (v >> 5):
             return _refused(0 - CORRUPT_AT - (k << 2), None, "get")
         s = 0
         if h[H_IRQ]:
@@ -619,7 +619,10 @@ def bind_partition(a, keep, d):
             if v & 31:
                 i = i >> (v & 31)
             else:
-                i = i // h[k + PD_SIZE]
+                bs = h[k + PD_SIZE]
+                if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                    bs = 1
+                i = i // bs
             n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
             if p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
                     or (h[n] >> (i & 31)) & 1:
@@ -653,8 +656,8 @@ def bind_partition(a, keep, d):
         k = int(d)
         v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
         x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
-            ^ (v & 255) ^ h[H_IRQ]
-        if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
+            ^ (v & 31) ^ h[H_IRQ]
+        if (x ^ PD_KEY) != (v >> 5):
             return _refused(0 - CORRUPT_AT - (k << 2), p, "put")
         s = 0
         if h[H_IRQ]:
@@ -664,7 +667,10 @@ def bind_partition(a, keep, d):
         if v & 31:
             i = rel >> (v & 31)
         else:
-            i = rel // h[k + PD_SIZE]
+            bs = h[k + PD_SIZE]
+            if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                bs = 1
+            i = rel // bs
         if rel >= 0 and q < h[k + PD_END] and i * h[k + PD_SIZE] == rel:
             r = E_FULL
             if h[k + PD_NFREE] < h[k + PD_NBLKS]:
@@ -718,16 +724,23 @@ def bind_heap(a, keep):
         if p:                            # OSMemGet, once k's seal and head check out
             v = h[k + PD_SHIFT]
             x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
-                ^ (v & 255) ^ h[H_IRQ]
-            i = p - h[k + PD_START]
-            if v & 31:
-                i = i >> (v & 31)
+                ^ (v & 31) ^ h[H_IRQ]
+            i = 0
+            if (x ^ PD_KEY) == (v >> 5):
+                i = p - h[k + PD_START]  # (the seal first: a zeroed block size would divide by 0)
+                if v & 31:
+                    i = i >> (v & 31)
+                else:
+                    bs = h[k + PD_SIZE]
+                    if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                        bs = 1
+                    i = i // bs
             else:
-                i = i // h[k + PD_SIZE]
-            c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-            if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
                 r = 0 - CORRUPT_AT - (k << 2)
                 p = 0
+            c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
+            if r:
+                pass
             elif p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
                     or (h[c] >> (i & 31)) & 1:
                 r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2)
@@ -972,15 +985,21 @@ def bind_heap(a, keep):
             if k < end and q >= h[k + PD_START]:   # OSMemPut, once k's seal checks out
                 v = h[k + PD_SHIFT]
                 x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] \
-                    ^ h[k + PD_BITMAP] ^ (v & 255) ^ h[H_IRQ]
+                    ^ h[k + PD_BITMAP] ^ (v & 31) ^ h[H_IRQ]
                 r = E_PBLK
                 rel = q - h[k + PD_START]
-                if v & 31:
+                i = 0
+                if (x ^ PD_KEY) != (v >> 5):
+                    r = 0 - CORRUPT_AT - (k << 2)   # (before dividing by a block size it holds)
+                elif v & 31:
                     i = rel >> (v & 31)
                 else:
-                    i = rel // h[k + PD_SIZE]
-                if ((x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF) != ((v >> 8) & 0x7FFFFF):
-                    r = 0 - CORRUPT_AT - (k << 2)
+                    bs = h[k + PD_SIZE]
+                    if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                        bs = 1
+                    i = rel // bs
+                if r != E_PBLK:
+                    pass
                 elif i * h[k + PD_SIZE] == rel:
                     r = E_FULL
                     if h[k + PD_NFREE] < h[k + PD_NBLKS]:
@@ -1200,9 +1219,12 @@ def popcount(w, bitmap: int, nbits: int) -> int:
 # checked against, so they are checked too: the words that never change after
 # Arena() are XORed into a seal.  The heap's entry points check the header's
 # (H_SEAL: H_SIZE .. H_IRQ, ^ MAGIC); a partition's entry points and malloc/
-# free on its blocks check its descriptor's (bits 8-31 of PD_SHIFT: its fixed
-# words and H_IRQ, folded to 23 bits, ^ PD_KEY).  A scribbled header or
-# descriptor then gives MemError(ERR_MEM_CORRUPT) before any offset in it is used.
+# free on its blocks check its descriptor's (bits 5-28 of PD_SHIFT: its fixed
+# words, its shift and H_IRQ, ^ PD_KEY; every one of them is below 2**24, so
+# the XOR is too).  A write of up to 4 bytes changes byte lanes of at most two
+# neighbouring words that do not overlap, so the XOR always changes: a
+# scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
+# offset in it is used.
 
 def header_seal(w):
     x = MAGIC
@@ -1213,11 +1235,10 @@ def header_seal(w):
 
 
 def part_seal(w, d):
-    x = 0
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
     for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
         x ^= ld(w, d + i) & 0xFFFFFFFF
-    x ^= (ld(w, d + PD_SHIFT) & 255) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
-    return (x ^ (x >> 24) ^ PD_KEY) & 0x7FFFFF
+    return x
 
 
 def seal_layout(w):
@@ -1225,7 +1246,7 @@ def seal_layout(w):
     st(w, H_SEAL, header_seal(w))
     d = H_PARTS
     while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 255) | (part_seal(w, d) << 8))
+        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 31) | (part_seal(w, d) << 5))
         d += PD_WORDS
 
 
@@ -1235,7 +1256,7 @@ def layout_damage(w):
         return 0
     d = H_PARTS
     while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        if (ld(w, d + PD_SHIFT) >> 8) & 0x7FFFFF != part_seal(w, d):
+        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
             return d * 4
         d += PD_WORDS
     return -1
