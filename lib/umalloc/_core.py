@@ -25,6 +25,13 @@ Partition block: no header; a free block links to the next free one in its
     are at least 7 bytes, so every block holds one).
 Bitmaps (outside the blocks): heap block starts, and each partition's used blocks,
     so free() can tell a real block from an interior or stale pointer in O(1).
+
+Memory safety: an application may write anything anywhere in the arena (an
+overrun, a write through a view kept after free).  Every header, footer, link
+and class-list entry is checked before it is followed or written through, and
+the layout words are sealed (see "Damage checks" and "seals" below): damage
+gives MemError(ERR_MEM_CORRUPT) naming the offset, never an access outside the
+arena.  `umalloc fuzz` and host_tests/test_fuzz.py check it on the unix port.
 """
 
 try:

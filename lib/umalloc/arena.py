@@ -63,6 +63,7 @@ class Partition:
         with self._lock:
             p = self._get()
             if p and self._debug:
+                self._arena._sound()
                 self._arena._part_taken(self._d, p, self.block_size)
         return p
 
@@ -70,6 +71,7 @@ class Partition:
         """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
         with self._lock:
             if self._debug and _is_int(p) and self.contains(p):
+                self._arena._sound()
                 self._arena._part_check(self._d, p)
             self._put(p)
             if self._debug:
@@ -464,6 +466,7 @@ class Arena:
 
     def _taken(self, p, n):
         """A block malloc just handed out: check its poison, then guard it."""
+        self._sound()                      # owner() reads every descriptor
         d = C.owner(self._w, p)
         if d:
             self._part_taken(d, p, n)
