@@ -11,9 +11,10 @@ from umalloc_host import framebench, profiles, unixport
 from umalloc_host.monitor import LineSplitter, scan_line
 
 WORKLOAD = """
+buf = bytearray(32768)      # reserved first, as boot.py does: compiling umalloc from source needs room
 import umalloc
 from umalloc import frame
-a = umalloc.Arena(65536, partitions=((16, 128), (32, 64), (64, 32), (256, 16)), policy=%r)
+a = umalloc.Arena(buf=buf, partitions=((16, 128), (32, 64), (64, 32), (256, 16)), policy=%r)
 x, live = 11, []
 for step in range(8):
     for _ in range(60):
@@ -186,3 +187,23 @@ def test_bench_parse_command_prints_sizes_and_rate(capsys):
     assert "OVER" not in out and out.count("budget 256 B ok") == len(profiles.names())
     rate = float(out.split("host parse rate:")[1].split()[0])
     assert rate > 1000
+
+
+def _with_crc(payload):
+    import binascii
+    return frame.PREFIX + payload + "*%08x" % (binascii.crc32(payload.encode()) & 0xFFFFFFFF)
+
+
+def test_valid_checksum_frames_with_impossible_fields_are_refused():
+    good = "1,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,2900,0,0;64:#63."
+    assert frame.decode(_with_crc(good))["map"] == "#" + "." * 63
+    for bad in ("1,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,2900,0,0;300000000:300000000.",
+                "1,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,2900,0,0;2000:2000.",
+                "1,2,99999999,3000,1;16,8,8,8,0;2900,100,2900,1,2900,0,0;64:#63.",   # > 24-bit arena
+                "1,2,4096,3000,1;4000,8,8,8,0;2900,100,2900,1,2900,0,0;64:#63.",     # blocks > arena
+                "1,2,4096,3000,1;16,8,8,8,0;3900,100,2900,1,2900,0,0;64:#63.",       # free > heap
+                "1,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,9999,0,0;64:#63.",       # min_ever > heap
+                "1,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,2900,9999999999,0;64:#63.",
+                "1999999999,2,4096,3000,1;16,8,8,8,0;2900,100,2900,1,2900,0,0;64:#63."):
+        with pytest.raises(frame.FrameError):
+            frame.decode(_with_crc(bad))

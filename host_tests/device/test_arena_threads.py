@@ -43,3 +43,22 @@ def test_threads_share_an_arena_through_its_lock():
     a.check()
     st = a.stats()
     assert st["live_blocks"] == 0 and st["partitions"][0]["nfree"] == 16
+
+
+def test_check_and_stats_under_the_lock_while_workers_run():
+    # before lock= covered them, check() saw half-done updates (false corruption)
+    # and stats() could report largest_free > free
+    a = Arena(16384, partitions=((32, 16),), lock=_thread.allocate_lock())
+    part = a.partitions[0]
+    done, errors = [], []
+    for seed in range(1, THREADS):
+        _thread.start_new_thread(_worker, (a, part, seed, done, errors))
+    deadline = time.time() + 60
+    rounds = 0
+    while len(done) < THREADS - 1 and time.time() < deadline:
+        a.check()
+        st = a.stats()
+        assert st["largest_free"] <= st["free"], st
+        a.map()
+        rounds += 1
+    assert len(done) == THREADS - 1 and errors == [] and rounds > 0

@@ -25,14 +25,22 @@ Partition block: no header; a free block links to the next free one in its
     are at least 7 bytes, so every block holds one).
 Bitmaps (outside the blocks): heap block starts, and each partition's used blocks,
     so free() can tell a real block from an interior or stale pointer in O(1).
+
+Memory safety: an application may write anything anywhere in the arena (an
+overrun, a write through a view kept after free).  Every header, footer, link
+and class-list entry is checked before it is followed or written through, and
+the layout words are sealed (see "Damage checks" and "seals" below): damage
+gives MemError(ERR_MEM_CORRUPT) naming the offset, never an access outside the
+arena.  `umalloc fuzz` and host_tests/test_fuzz.py check it on the unix port.
 """
 
 try:
     import micropython
     from micropython import const
     VIPER = True
+    SIZE_OK = const(0xFFFFFF)  # (x & SIZE_OK) is x: x is an int in 0..MAX_SIZE-1 (small ints are unique)
 except ImportError:
-    from ._shim import micropython, const, ptr32, ptr8, uint
+    from ._shim import micropython, const, ptr32, ptr8, uint, SIZE_OK
     VIPER = False
 
 PORTABLE = False          # True when _portable runs this source without viper
@@ -63,7 +71,7 @@ H_TRACE_POS = const(19)
 H_TRACE_COUNT = const(20)
 H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
 H_PSTART = const(22)       # first byte of partition blocks
-H_META = const(23)         # bytes of fixed metadata (header, descriptors, bitmaps, ring)
+H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see seal_layout())
 H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
 H_PARTS = const(25)        # first partition descriptor
 HEADER_WORDS = const(25)
@@ -78,7 +86,8 @@ PD_NFREE = const(5)
 PD_MIN = const(6)
 PD_FAIL = const(7)
 PD_BITMAP = const(8)
-PD_SHIFT = const(9)        # log2(block size) when it is a power of two, else 0 (divide)
+PD_SHIFT = const(9)        # bits 0-4: log2(block size) when a power of two, else 0 (divide);
+                           # bits 5-28: the descriptor's seal (see seal_layout())
 PD_WORDS = const(10)
 
 POLICY_FIRST = const(0)
@@ -100,6 +109,9 @@ E_ADDR = const(-118)
 E_FULL = const(-114)
 E_DOUBLE = const(-120)
 E_CORRUPT = const(-121)
+PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
+CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
+FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
 
 @micropython.viper
@@ -158,9 +170,78 @@ def size_class(size: int) -> int:
     return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
 
 
+# Damage checks.  Everything the core follows or writes through is checked
+# first, each with a mask or a compare: an offset read from the arena must lie
+# inside the heap on a granule boundary, a free block's header has no USED,
+# PREV_FREE or slack bits and even parity, its footer repeats its size, its
+# start bit is set, and each neighbour's link points back.  A failed check
+# returns -(CORRUPT_AT + offset of the damaged word) and the operation stops
+# before its first write (a damaged list found half-way through a merge may
+# leave the merged block off its list: nothing outside the heap is touched).
+# A value read from the arena reaches a viper call or a return only once it
+# is known to lie inside the heap: on a 32-bit port a larger one would be
+# boxed into a heap-allocated int.
+
 @micropython.viper
-def _insert(w, b: int, size: int):
-    """Make [b, b+size) a free block: header, footer, and its place in its class list."""
+def _free_block(w, x: int, at: int) -> int:
+    """Size of free heap block x (inside the heap: the caller checked); <0 if damaged.
+
+    `at` is where x was read from: a misaligned x is that word's fault.
+    """
+    h = ptr32(w)
+    start = h[H_HEAP_START]
+    end = h[H_HEAP_END]
+    gm = (1 << h[H_GRAN_SHIFT]) - 1
+    if x < start or x > end - MIN_BLOCK or (x - start) & gm:
+        return 0 - CORRUPT_AT - at
+    v = h[x >> 2]
+    size = v & SIZE_MASK
+    if v & FREE_BAD or size < MIN_BLOCK or size & gm or x + size > end:
+        return 0 - CORRUPT_AT - x
+    t = v ^ (v >> 16)
+    t = t ^ (t >> 8)
+    if (0x6996 >> ((t ^ (t >> 4)) & 15)) & 1:
+        return 0 - CORRUPT_AT - x
+    if h[((x + size) >> 2) - 1] != size:
+        return 0 - CORRUPT_AT - (x + size - 4)
+    i = (x - start) >> h[H_GRAN_SHIFT]
+    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+        return 0 - CORRUPT_AT - x
+    return size
+
+
+@micropython.viper
+def _links_ok(w, b: int, c: int) -> int:
+    """0 when free block b's list neighbours (class c) point back at it, else <0."""
+    h = ptr32(w)
+    heads = (h[H_CLASSES] >> 2) + c
+    start = h[H_HEAP_START]
+    gm = (1 << h[H_GRAN_SHIFT]) - 1
+    nxt = h[(b >> 2) + 1]
+    prv = h[(b >> 2) + 2]
+    if nxt:
+        if nxt <= b or nxt > h[H_HEAP_END] - MIN_BLOCK or (nxt - start) & gm:
+            return 0 - CORRUPT_AT - (b + 4)
+        if h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != b:
+            return 0 - CORRUPT_AT - nxt
+    elif h[heads + h[H_NCLASSES]] != b:
+        return 0 - CORRUPT_AT - ((heads + h[H_NCLASSES]) << 2)
+    if prv:
+        if prv < start or prv >= b or (prv - start) & gm:
+            return 0 - CORRUPT_AT - (b + 8)
+        if h[prv >> 2] & USED or h[(prv >> 2) + 1] != b:
+            return 0 - CORRUPT_AT - prv
+    elif h[heads] != b:
+        return 0 - CORRUPT_AT - (heads << 2)
+    return 0
+
+
+@micropython.viper
+def _insert(w, b: int, size: int) -> int:
+    """Make [b, b+size) a free block: header, footer, and its place in its class list.
+
+    0, or <0 (nothing written) when the class list it walks is damaged.
+    """
     h = ptr32(w)
     fl = 4                 # 4 + bit length of size >> 5
     t = size >> 5
@@ -173,6 +254,31 @@ def _insert(w, b: int, size: int):
     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
     heads = (h[H_CLASSES] >> 2) + c
     tails = heads + h[H_NCLASSES]
+    start = h[H_HEAP_START]
+    last = h[H_HEAP_END] - MIN_BLOCK
+    gm = (1 << h[H_GRAN_SHIFT]) - 1
+    prv = h[tails]
+    nxt = 0
+    if prv > b:                              # not past the class's last block: walk
+        prv = 0
+        at = heads << 2
+        nxt = h[heads]
+        while nxt != 0 and nxt < b:          # ascending: a damaged list cannot loop
+            if nxt <= prv or nxt < start or (nxt - start) & gm or h[nxt >> 2] & USED:
+                return 0 - CORRUPT_AT - at
+            prv = nxt
+            at = nxt + 4
+            nxt = h[(nxt >> 2) + 1]
+        # the tail lies above b, so the walk stops at a block above b, never at 0
+        if nxt < b + size or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
+                or h[(nxt >> 2) + 2] != prv:
+            return 0 - CORRUPT_AT - at
+    elif prv:                                # append after the tail
+        if prv < start or prv + MIN_BLOCK > b or (prv - start) & gm or h[prv >> 2] & USED \
+                or h[(prv >> 2) + 1] != 0:
+            return 0 - CORRUPT_AT - (tails << 2)
+    elif h[heads] != 0:                      # the tail says empty: so must the head
+        return 0 - CORRUPT_AT - (heads << 2)
     x = size ^ (size >> 16)
     x = x ^ (x >> 8)
     x = x ^ (x >> 4)
@@ -180,14 +286,6 @@ def _insert(w, b: int, size: int):
     x = x ^ (x >> 1)
     h[b >> 2] = size | ((x & 1) << 29)       # a free block never has PREV_FREE
     h[((b + size) >> 2) - 1] = size
-    prv = h[tails]
-    nxt = 0
-    if prv > b:                              # not past the class's last block: walk
-        prv = 0
-        nxt = h[heads]
-        while nxt != 0 and nxt < b:
-            prv = nxt
-            nxt = h[(nxt >> 2) + 1]
     h[(b >> 2) + 1] = nxt
     h[(b >> 2) + 2] = prv
     if prv:
@@ -203,11 +301,12 @@ def _insert(w, b: int, size: int):
         h[k] = h[k] | (1 << (c & 31))
     h[H_FREE_SIZE] += size
     h[H_FREE_COUNT] += 1
+    return 0
 
 
 @micropython.viper
-def _remove(w, b: int, size: int):
-    """Take free block b (of `size` bytes) off its class list."""
+def _remove(w, b: int, size: int) -> int:
+    """Take free block b (of `size` bytes) off its class list: 0, or <0 if its links are damaged."""
     h = ptr32(w)
     fl = 4                 # 4 + bit length of size >> 5
     t = size >> 5
@@ -218,6 +317,9 @@ def _remove(w, b: int, size: int):
         fl += 1
         t = t >> 1
     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+    r = int(_links_ok(w, b, c))
+    if r:
+        return r
     heads = (h[H_CLASSES] >> 2) + c
     nxt = h[(b >> 2) + 1]
     prv = h[(b >> 2) + 2]
@@ -234,14 +336,22 @@ def _remove(w, b: int, size: int):
         h[k] = h[k] & (-1 - (1 << (c & 31)))
     h[H_FREE_SIZE] -= size
     h[H_FREE_COUNT] -= 1
+    return 0
 
 
 @micropython.viper
 def _find(w, need: int, small: int) -> int:
-    """The free block the arena's policy picks for `need` bytes; 0 when none fits."""
+    """The free block the arena's policy picks for `need` bytes; 0 when none fits, <0 if damaged.
+
+    Walks go one way through an address-ordered list and stop at any link
+    that does not move on, or leaves the heap.  The result is inside the heap;
+    the caller checks the block itself.
+    """
     h = ptr32(w)
     nc = h[H_NCLASSES]
     heads = h[H_CLASSES] >> 2
+    start = h[H_HEAP_START]
+    last = h[H_HEAP_END] - MIN_BLOCK
     fl = 4                 # 4 + bit length of need >> 5
     t = need >> 5
     while t >= 16:
@@ -256,39 +366,62 @@ def _find(w, need: int, small: int) -> int:
     best = 0
     k = c + 1
     if small:      # twoended, small request: the highest block that fits (last fit)
+        at = (heads + nc + c) << 2
         b = h[heads + nc + c]
+        hi = last + 1
         while b:
+            if b < start or b >= hi:
+                return 0 - CORRUPT_AT - at
             if (h[b >> 2] & SIZE_MASK) >= need:
                 best = b
                 break
+            hi = b
+            at = b + 8
             b = h[(b >> 2) + 2]
         while k < nc:
-            if h[heads + nc + k] > best:
-                best = h[heads + nc + k]
+            b = h[heads + nc + k]
+            if b != 0 and (b < start or b > last):
+                return 0 - CORRUPT_AT - ((heads + nc + k) << 2)
+            if b > best:
+                best = b
             k += 1
         return best
     if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties
         best_size = 0
         while c < nc:
+            at = (heads + c) << 2
             b = h[heads + c]
+            lo = start - 1
             while b:
+                if b <= lo or b > last:
+                    return 0 - CORRUPT_AT - at
                 size = h[b >> 2] & SIZE_MASK
                 if size >= need and (best == 0 or size < best_size):
                     best = b
                     best_size = size
+                lo = b
+                at = b + 4
                 b = h[(b >> 2) + 1]
             if best:
                 return best
             c += 1
         return 0
-    b = h[heads + c]                 # first fit: the lowest block that fits
+    at = (heads + c) << 2            # first fit: the lowest block that fits
+    b = h[heads + c]
+    lo = start - 1
     while b:
+        if b <= lo or b > last:
+            return 0 - CORRUPT_AT - at
         if (h[b >> 2] & SIZE_MASK) >= need:
             best = b
             break
+        lo = b
+        at = b + 4
         b = h[(b >> 2) + 1]
     while k < nc:
         b = h[heads + k]
+        if b != 0 and (b < start or b > last):
+            return 0 - CORRUPT_AT - ((heads + k) << 2)
         if b != 0 and (best == 0 or b < best):
             best = b
         k += 1
@@ -307,19 +440,49 @@ def heap_block(w, p: int) -> int:
     i = (b - start) >> gshift
     if (i << gshift) + start != b:
         return E_PBLK
-    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
+    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
         return E_PBLK
     v = h[b >> 2]
-    if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
-        return E_CORRUPT
+    size = v & SIZE_MASK
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)    # bit 0: parity; bits 30-31 never set
+    if x & 1 or size < MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > h[H_HEAP_END]:
+        return 0 - CORRUPT_AT - b
     if (v & USED) == 0:
         return E_DOUBLE
     return b
 
 
 @micropython.viper
+def _used_above(w, t: int, free_below: int) -> int:
+    """0 when the block at t (inside the heap, or its end) is sound, else <0.
+
+    t's header must have even parity and a PREV_FREE bit that says free_below;
+    a free block at t (only possible when free_below is 0) must check out whole.
+    """
+    h = ptr32(w)
+    if t >= h[H_HEAP_END]:
+        return 0
+    v = h[t >> 2]
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
+    if x & 1 or ((v >> 1) & 1) != free_below:
+        return 0 - CORRUPT_AT - t
+    if v & USED:
+        return 0
+    if free_below:
+        return 0 - CORRUPT_AT - t
+    r = int(_free_block(w, t, t))
+    if r < 0:
+        return r
+    return 0
+
+
+@micropython.viper
 def heap_resize(w, p: int, n: int) -> int:
-    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot."""
+    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot, <0 damaged."""
     h = ptr32(w)
     b = p - 4
     v = h[b >> 2]
@@ -331,16 +494,24 @@ def heap_resize(w, p: int, n: int) -> int:
     end = h[H_HEAP_END]
     nb = b + size
     nsize = 0
+    r = int(_used_above(w, nb, 0))
+    if r:
+        return r
     if nb < end:
         if (h[nb >> 2] & USED) == 0:
             nsize = h[nb >> 2] & SIZE_MASK
+            r = int(_used_above(w, nb + nsize, 1))
+            if r:
+                return r
     avail = size + nsize
     if need > avail:
         return 0
     bitmap = h[H_HBITMAP] >> 2
     gshift = h[H_GRAN_SHIFT]
     if nsize:                            # absorb the free neighbour; any tail goes back
-        _remove(w, nb, nsize)
+        r = int(_remove(w, nb, nsize))
+        if r:
+            return r
         i = (nb - h[H_HEAP_START]) >> gshift
         h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
     rest = avail - need
@@ -349,7 +520,9 @@ def heap_resize(w, p: int, n: int) -> int:
         r = b + need
         i = (r - h[H_HEAP_START]) >> gshift
         h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
-        _insert(w, r, rest)
+        i = int(_insert(w, r, rest))
+        if i:
+            return i
         if nsize == 0 and after < end:   # it was used-below, now free-below
             h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
         size = need
@@ -390,14 +563,18 @@ def owner(w, p: int) -> int:
 # pointer without a buffer-protocol call; `keep` holds the arena's buffer, so
 # the closure keeps it alive, and on a board (header H_IRQ set) also
 # disable_irq and enable_irq.  A pointer or size that is not an int
-# in 0..MAX_SIZE-1 fails `(x & mask) == x` and goes to a Python function that
+# in 0..MAX_SIZE-1 fails `(x & mask) is x` and goes to a Python function that
 # says what is wrong; nothing has changed by then.  OSMemGet/OSMemPut and the
 # list update of a split or merge are written out inside the closures on
 # purpose: a viper-to-viper call costs as much as the work itself.
 
 def _refused(code, p, what):
-    """Raise what a refused free() or put() means: TypeError, or MemError(code)."""
-    from .errors import MemError
+    """Raise what a refused call means: TypeError, or MemError(code)."""
+    from .errors import MemError, ERR_MEM_CORRUPT
+    if code <= -CORRUPT_AT:
+        raise MemError(ERR_MEM_CORRUPT, "%s(%s): damaged allocator structure at offset %d "
+                       "(a write past a block's end or through a freed block?)"
+                       % (what, "" if p is None else p, -code - CORRUPT_AT))
     if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
         raise TypeError("%s() takes an int pointer, got %r" % (what, p))
     raise MemError(-code, "%s(%r)" % (what, p))
@@ -428,33 +605,49 @@ def handle(w):
 def bind_partition(a, keep, d):
     """(get, put) of the partition whose descriptor is at word d: OSMemGet / OSMemPut."""
     box = int
-    mask = MAX_SIZE - 1
+    mask = SIZE_OK
 
     @micropython.viper
     def get():
         h = ptr32(uint(a))
+        k = int(d)
+        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
+        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+            ^ (v & 31) ^ h[H_IRQ]
+        if (x ^ PD_KEY) != (v >> 5):
+            return _refused(0 - CORRUPT_AT - (k << 2), None, "get")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
-        k = int(d)
+        r = 0
         p = h[k + PD_HEAD]
-        if p:
-            h[k + PD_HEAD] = h[(p + 3) >> 2]
-            n = h[k + PD_NFREE] - 1
-            h[k + PD_NFREE] = n
-            if n < h[k + PD_MIN]:
-                h[k + PD_MIN] = n
+        if p:                            # a free block of this partition, or damage
             i = p - h[k + PD_START]
-            if h[k + PD_SHIFT]:
-                i = i >> h[k + PD_SHIFT]
+            if v & 31:
+                i = i >> (v & 31)
             else:
-                i = i // h[k + PD_SIZE]
+                bs = h[k + PD_SIZE]
+                if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                    bs = 1
+                i = i // bs
             n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-            h[n] = h[n] | (1 << (i & 31))
+            if p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
+                    or (h[n] >> (i & 31)) & 1:
+                r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2)
+                p = 0
+            else:
+                h[k + PD_HEAD] = h[(p + 3) >> 2]
+                h[n] = h[n] | (1 << (i & 31))
+                n = h[k + PD_NFREE] - 1
+                h[k + PD_NFREE] = n
+                if n < h[k + PD_MIN]:
+                    h[k + PD_MIN] = n
         else:
             h[k + PD_FAIL] += 1
         if h[H_IRQ]:
             keep[2](s)
+        if r:
+            return _refused(r, None, "get")
         if p:
             return box(p)
         return None
@@ -463,20 +656,28 @@ def bind_partition(a, keep, d):
     def put(p):
         if not p:
             return _refused(E_PBLK, p, "put")
-        if (p & mask) != p:
+        if (p & mask) is not p:
             return _refused(E_PBLK, p, "put")
         q = int(p)
         h = ptr32(uint(a))
+        k = int(d)
+        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
+        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+            ^ (v & 31) ^ h[H_IRQ]
+        if (x ^ PD_KEY) != (v >> 5):
+            return _refused(0 - CORRUPT_AT - (k << 2), p, "put")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
-        k = int(d)
         r = E_PBLK
         rel = q - h[k + PD_START]
-        if h[k + PD_SHIFT]:
-            i = rel >> h[k + PD_SHIFT]
+        if v & 31:
+            i = rel >> (v & 31)
         else:
-            i = rel // h[k + PD_SIZE]
+            bs = h[k + PD_SIZE]
+            if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                bs = 1
+            i = rel // bs
         if rel >= 0 and q < h[k + PD_END] and i * h[k + PD_SIZE] == rel:
             r = E_FULL
             if h[k + PD_NFREE] < h[k + PD_NBLKS]:
@@ -501,17 +702,23 @@ def bind_partition(a, keep, d):
 def bind_heap(a, keep):
     """(malloc, free) of the arena over words w: partitions first, then the heap."""
     box = int
-    mask = MAX_SIZE - 1
+    mask = SIZE_OK
 
     @micropython.viper
     def malloc(n):
-        if (n & mask) != n:
+        if (n & mask) is not n:          # also a bool: True & mask is 1, not True
             return _size_refused(a, n)
         want = int(n)
         h = ptr32(uint(a))
+        x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
+        if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
+            return _refused(0 - CORRUPT_AT, n, "malloc")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
+        r = 0
         p = 0
         k = H_PARTS                      # the smallest partition that fits and has a block
         end = H_PARTS + h[H_NPARTS] * PD_WORDS
@@ -521,19 +728,37 @@ def bind_heap(a, keep):
                 if p:
                     break
             k += PD_WORDS
-        if p:                            # OSMemGet
-            h[k + PD_HEAD] = h[(p + 3) >> 2]
-            c = h[k + PD_NFREE] - 1
-            h[k + PD_NFREE] = c
-            if c < h[k + PD_MIN]:
-                h[k + PD_MIN] = c
-            i = p - h[k + PD_START]
-            if h[k + PD_SHIFT]:
-                i = i >> h[k + PD_SHIFT]
+        if p:                            # OSMemGet, once k's seal and head check out
+            v = h[k + PD_SHIFT]
+            x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
+                ^ (v & 31) ^ h[H_IRQ]
+            i = 0
+            if (x ^ PD_KEY) == (v >> 5):
+                i = p - h[k + PD_START]  # (the seal first: a zeroed block size would divide by 0)
+                if v & 31:
+                    i = i >> (v & 31)
+                else:
+                    bs = h[k + PD_SIZE]
+                    if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                        bs = 1
+                    i = i // bs
             else:
-                i = i // h[k + PD_SIZE]
+                r = 0 - CORRUPT_AT - (k << 2)
+                p = 0
             c = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-            h[c] = h[c] | (1 << (i & 31))
+            if r:
+                pass
+            elif p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
+                    or (h[c] >> (i & 31)) & 1:
+                r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2)
+                p = 0
+            else:
+                h[k + PD_HEAD] = h[(p + 3) >> 2]
+                h[c] = h[c] | (1 << (i & 31))
+                c = h[k + PD_NFREE] - 1
+                h[k + PD_NFREE] = c
+                if c < h[k + PD_MIN]:
+                    h[k + PD_MIN] = c
         else:                            # the heap, placed by the arena's policy
             gran = 1 << h[H_GRAN_SHIFT]
             need = (want + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
@@ -545,6 +770,8 @@ def bind_heap(a, keep):
             policy = h[H_POLICY]
             nc = h[H_NCLASSES]
             heads = h[H_CLASSES] >> 2
+            start = h[H_HEAP_START]
+            last = h[H_HEAP_END] - MIN_BLOCK
             if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
                 fl = 4                 # 4 + bit length of need >> 5
                 t = need >> 5
@@ -556,16 +783,24 @@ def bind_heap(a, keep):
                     t = t >> 1
                 c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
                 if c < nc:
+                    at = (heads + c) << 2
                     b = h[heads + c]
-                    while b:
+                    lo = start - 1
+                    while b:             # ascending and inside the heap, or damaged
+                        if b <= lo or b > last:
+                            r = 0 - CORRUPT_AT - at
+                            b = 0
+                            break
                         if (h[b >> 2] & SIZE_MASK) >= need:
                             bc = c
                             break
+                        lo = b
+                        at = b + 4
                         b = h[(b >> 2) + 1]
                     c += 1               # the lowest head among non-empty larger classes
                     i = c >> 5
                     nw = (nc + 31) >> 5
-                    if i < nw:
+                    if i < nw and r == 0:
                         t = h[heads + nc + nc + i] & (0 - (1 << (c & 31)))
                         while 1:
                             while t:
@@ -594,16 +829,76 @@ def bind_heap(a, keep):
                             if i >= nw:
                                 break
                             t = h[heads + nc + nc + i]
+                        if bc >= 0 and (b < start or b > last):   # a class head left the heap
+                            r = 0 - CORRUPT_AT - ((heads + bc) << 2)
+                            b = 0
             else:
                 if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
                     small = 1
                 b = int(_find(a, need, small))
+                if b < 0:
+                    r = b
+                    b = 0
             if b == 0:
-                h[H_FAIL] += 1
-                if h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT] >= want:
-                    h[H_FAIL_FRAG] += 1
+                if r == 0:
+                    h[H_FAIL] += 1
+                    if h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT] >= want:
+                        h[H_FAIL_FRAG] += 1
             else:
-                size = h[b >> 2] & SIZE_MASK
+                at = b
+                if bc >= 0:
+                    at = (heads + bc) << 2
+                # _free_block() and _links_ok() written out: a call would double malloc's cost
+                gm = gran - 1
+                v = h[b >> 2]
+                size = v & SIZE_MASK
+                x = v ^ (v >> 16)
+                x = x ^ (x >> 8)
+                x = 0x6996 >> ((x ^ (x >> 4)) & 15)
+                i = (b - start) >> h[H_GRAN_SHIFT]
+                c = bc
+                if (b - start) & gm:
+                    r = 0 - CORRUPT_AT - at
+                elif v & FREE_BAD or x & 1 or size < MIN_BLOCK or size & gm or b + size > last + MIN_BLOCK \
+                        or h[((b + size) >> 2) - 1] != size \
+                        or ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+                    r = 0 - CORRUPT_AT - b
+                elif c < 0:
+                    fl = 4                 # 4 + bit length of size >> 5
+                    t = size >> 5
+                    while t >= 16:
+                        fl += 4
+                        t = t >> 4
+                    while t:
+                        fl += 1
+                        t = t >> 1
+                    c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+                elif (size >> ((c >> 2) + 2)) != 4 + (c & 3):   # on the list of another class
+                    r = 0 - CORRUPT_AT - b
+                if r == 0:               # b's list neighbours point back at it
+                    nxt = h[(b >> 2) + 1]
+                    prv = h[(b >> 2) + 2]
+                    if nxt:
+                        if nxt <= b or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
+                                or h[(nxt >> 2) + 2] != b:
+                            r = 0 - CORRUPT_AT - (b + 4)
+                    elif h[heads + nc + c] != b:
+                        r = 0 - CORRUPT_AT - ((heads + nc + c) << 2)
+                    if prv:
+                        if prv < start or prv >= b or (prv - start) & gm or h[prv >> 2] & USED \
+                                or h[(prv >> 2) + 1] != b:
+                            r = 0 - CORRUPT_AT - (b + 8)
+                    elif h[heads + c] != b:
+                        r = 0 - CORRUPT_AT - ((heads + c) << 2)
+                t = b + size             # above a free block: a used one that knows it
+                if r == 0 and (small or size - need < MIN_BLOCK) and t < h[H_HEAP_END]:
+                    v = h[t >> 2]
+                    x = v ^ (v >> 16)
+                    x = x ^ (x >> 8)
+                    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
+                    if x & 1 or (v & (USED | PREV_FREE)) != USED | PREV_FREE:   # (checked
+                        r = 0 - CORRUPT_AT - t          # only when the split writes there)
+            if r == 0 and b != 0:
                 rest = size - need
                 flags = USED
                 if rest >= MIN_BLOCK:
@@ -616,22 +911,11 @@ def bind_heap(a, keep):
                         t = b + need
                         if t < h[H_HEAP_END]:
                             h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
-                        i = (b - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+                        i = (b - start) >> h[H_GRAN_SHIFT]
                     else:
-                        i = (nb - h[H_HEAP_START]) >> h[H_GRAN_SHIFT]
+                        i = (nb - start) >> h[H_GRAN_SHIFT]
                     t = (h[H_HBITMAP] >> 2) + (i >> 5)
                     h[t] = h[t] | (1 << (i & 31))      # the new block start
-                    c = bc
-                    if c < 0:
-                        fl = 4                 # 4 + bit length of size >> 5
-                        t = size >> 5
-                        while t >= 16:
-                            fl += 4
-                            t = t >> 4
-                        while t:
-                            fl += 1
-                            t = t >> 1
-                        c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
                     fl = (c >> 2) + 4
                     if (rest >> (fl - 2)) == (size >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
@@ -653,26 +937,29 @@ def bind_heap(a, keep):
                             h[heads + nc + c] = nb
                         h[H_FREE_SIZE] -= need
                     else:
-                        _remove(a, old, size)
-                        _insert(a, nb, rest)
+                        _remove(a, old, size)          # its links were checked above
+                        r = int(_insert(a, nb, rest))
                     size = need
                 else:
                     _remove(a, b, size)
                     t = b + size
                     if t < h[H_HEAP_END]:
                         h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
-                v = size | flags | ((size - 4 - want) << SLACK_SHIFT)
-                x = v ^ (v >> 16)
-                x = x ^ (x >> 8)
-                x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
-                h[b >> 2] = v | ((x & 1) << 29)
-                h[H_LIVE] += 1
-                t = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
-                if t < h[H_MIN_FREE]:
-                    h[H_MIN_FREE] = t
-                p = b + 4
+                if r == 0:
+                    v = size | flags | ((size - 4 - want) << SLACK_SHIFT)
+                    x = v ^ (v >> 16)
+                    x = x ^ (x >> 8)
+                    x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
+                    h[b >> 2] = v | ((x & 1) << 29)
+                    h[H_LIVE] += 1
+                    t = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
+                    if t < h[H_MIN_FREE]:
+                        h[H_MIN_FREE] = t
+                    p = b + 4
         if h[H_IRQ]:
             keep[2](s)
+        if r:
+            return _refused(r, n, "malloc")
         if p:
             return box(p)
         return None
@@ -681,10 +968,15 @@ def bind_heap(a, keep):
     def free(p):
         if not p:
             return _refused(E_ADDR, p, "free")
-        if (p & mask) != p:
+        if (p & mask) is not p:
             return _refused(E_ADDR, p, "free")
         q = int(p)
         h = ptr32(uint(a))
+        x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
+        if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
+            return _refused(0 - CORRUPT_AT, p, "free")
         s = 0
         if h[H_IRQ]:
             s = int(keep[1]())
@@ -697,14 +989,25 @@ def bind_heap(a, keep):
                 if q < h[k + PD_END]:
                     break
                 k += PD_WORDS
-            if k < end and q >= h[k + PD_START]:   # OSMemPut
+            if k < end and q >= h[k + PD_START]:   # OSMemPut, once k's seal checks out
+                v = h[k + PD_SHIFT]
+                x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] \
+                    ^ h[k + PD_BITMAP] ^ (v & 31) ^ h[H_IRQ]
                 r = E_PBLK
                 rel = q - h[k + PD_START]
-                if h[k + PD_SHIFT]:
-                    i = rel >> h[k + PD_SHIFT]
+                i = 0
+                if (x ^ PD_KEY) != (v >> 5):
+                    r = 0 - CORRUPT_AT - (k << 2)   # (before dividing by a block size it holds)
+                elif v & 31:
+                    i = rel >> (v & 31)
                 else:
-                    i = rel // h[k + PD_SIZE]
-                if i * h[k + PD_SIZE] == rel:
+                    bs = h[k + PD_SIZE]
+                    if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
+                        bs = 1
+                    i = rel // bs
+                if r != E_PBLK:
+                    pass
+                elif i * h[k + PD_SIZE] == rel:
                     r = E_FULL
                     if h[k + PD_NFREE] < h[k + PD_NBLKS]:
                         r = E_DOUBLE
@@ -731,38 +1034,56 @@ def bind_heap(a, keep):
                     size = v & SIZE_MASK
                     x = v ^ (v >> 16)
                     x = x ^ (x >> 8)
-                    x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
-                    r = E_CORRUPT
-                    if (x & 1) == 0 and size >= MIN_BLOCK and b + size <= end:
+                    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)   # bit 0: parity
+                    r = 0 - CORRUPT_AT - b
+                    if (x & 1) == 0 and size >= MIN_BLOCK and b + size <= end \
+                            and (size >> gshift) << gshift == size:
                         r = E_DOUBLE
                         if v & USED:
                             r = 0
+            nb = b + size
+            nsize = 0                    # size of a free block above, if any
+            old = 0                      # a free block below, if any
+            osize = 0
+            if r == 0 and nb < end:      # the header above must know b is used
+                t = h[nb >> 2]
+                x = t ^ (t >> 16)
+                x = x ^ (x >> 8)
+                x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (t >> 30)
+                if x & 1 or t & PREV_FREE:
+                    r = 0 - CORRUPT_AT - nb
+                elif (t & USED) == 0:    # _free_block(a, nb, nb) written out
+                    nsize = t & SIZE_MASK
+                    gm = (1 << gshift) - 1
+                    x = (nb - start) >> gshift
+                    if t & FREE_BAD or nsize < MIN_BLOCK or nsize & gm or nb + nsize > end \
+                            or h[((nb + nsize) >> 2) - 1] != nsize \
+                            or ((h[bitmap + (x >> 5)] >> (x & 31)) & 1) == 0:
+                        r = 0 - CORRUPT_AT - nb
+                        nsize = 0
+            if r == 0 and v & PREV_FREE:  # the footer below names a free block ending at b
+                t = h[(b >> 2) - 1]
+                if t < MIN_BLOCK or t > b - start:
+                    r = 0 - CORRUPT_AT - (b - 4)
+                else:
+                    old = b - t
+                    osize = int(_free_block(a, old, b - 4))
+                    if osize < 0:
+                        r = osize
+                    elif osize != t:
+                        r = 0 - CORRUPT_AT - (b - 4)
+            if r == 0 and old != 0 and nsize != 0:
+                r = int(_remove(a, nb, nsize))
             if r == 0:
-                nb = b + size
-                nsize = 0                # size of a free block above, if any
-                if nb < end:
-                    t = h[nb >> 2]
-                    if t & USED:
-                        h[nb >> 2] = t ^ (PREV_FREE | PARITY)
-                    else:
-                        nsize = t & SIZE_MASK
-                        t = (nb - start) >> gshift
-                        h[bitmap + (t >> 5)] = h[bitmap + (t >> 5)] ^ (1 << (t & 31))
-                old = 0                  # the free block whose list place the result takes
-                osize = 0
+                f = old                  # the free block whose list place the result takes
                 if v & PREV_FREE:        # merge into the free block below
-                    old = b - h[(b >> 2) - 1]
-                    osize = h[old >> 2] & SIZE_MASK
-                    h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-                    if nsize:
-                        _remove(a, nb, nsize)
                     b = old
                     size = osize + size + nsize
                 elif nsize:              # b takes the place of the free block above
-                    old = nb
+                    f = nb
                     osize = nsize
                     size = size + nsize
-                if old:
+                if f:
                     fl = 4                 # 4 + bit length of osize >> 5
                     t = osize >> 5
                     while t >= 16:
@@ -773,30 +1094,57 @@ def bind_heap(a, keep):
                         t = t >> 1
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
                     if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
-                        nxt = h[(old >> 2) + 1]
-                        prv = h[(old >> 2) + 2]
-                        x = size ^ (size >> 16)
-                        x = x ^ (x >> 8)
-                        x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
-                        h[b >> 2] = size | ((x & 1) << 29)
-                        h[((b + size) >> 2) - 1] = size
-                        h[(b >> 2) + 1] = nxt
-                        h[(b >> 2) + 2] = prv
-                        heads = (h[H_CLASSES] >> 2) + c
-                        if prv:
-                            h[(prv >> 2) + 1] = b
-                        else:
-                            h[heads] = b
+                        heads = (h[H_CLASSES] >> 2) + c            # _links_ok(a, f, c) written out
+                        nc = h[H_NCLASSES]
+                        gm = (1 << gshift) - 1
+                        nxt = h[(f >> 2) + 1]
+                        prv = h[(f >> 2) + 2]
                         if nxt:
-                            h[(nxt >> 2) + 2] = b
-                        else:
-                            h[heads + h[H_NCLASSES]] = b
-                        h[H_FREE_SIZE] += size - osize
+                            if nxt <= f or nxt > end - MIN_BLOCK or (nxt - start) & gm \
+                                    or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != f:
+                                r = 0 - CORRUPT_AT - (f + 4)
+                        elif h[heads + nc] != f:
+                            r = 0 - CORRUPT_AT - ((heads + nc) << 2)
+                        if prv:
+                            if prv < start or prv >= f or (prv - start) & gm \
+                                    or h[prv >> 2] & USED or h[(prv >> 2) + 1] != f:
+                                r = 0 - CORRUPT_AT - (f + 8)
+                        elif h[heads] != f:
+                            r = 0 - CORRUPT_AT - (heads << 2)
+                        if r == 0:
+                            nxt = h[(f >> 2) + 1]
+                            prv = h[(f >> 2) + 2]
+                            x = size ^ (size >> 16)
+                            x = x ^ (x >> 8)
+                            x = (0x6996 >> ((x ^ (x >> 4)) & 15))   # bit 0: parity
+                            h[b >> 2] = size | ((x & 1) << 29)
+                            h[((b + size) >> 2) - 1] = size
+                            h[(b >> 2) + 1] = nxt
+                            h[(b >> 2) + 2] = prv
+                            if prv:
+                                h[(prv >> 2) + 1] = b
+                            else:
+                                h[heads] = b
+                            if nxt:
+                                h[(nxt >> 2) + 2] = b
+                            else:
+                                h[heads + nc] = b
+                            h[H_FREE_SIZE] += size - osize
                     else:
-                        _remove(a, old, osize)
-                        _insert(a, b, size)
+                        r = int(_remove(a, f, osize))
+                        if r == 0:
+                            r = int(_insert(a, b, size))
                 else:
-                    _insert(a, b, size)
+                    r = int(_insert(a, b, size))
+            if r == 0:                   # the lists agree: now the start bits and flags
+                if nb < end:
+                    if nsize:
+                        t = (nb - start) >> gshift
+                        h[bitmap + (t >> 5)] = h[bitmap + (t >> 5)] ^ (1 << (t & 31))
+                    else:
+                        h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
+                if old:
+                    h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
                 h[H_LIVE] -= 1
         if h[H_IRQ]:
             keep[2](s)
@@ -870,3 +1218,52 @@ def popcount(w, bitmap: int, nbits: int) -> int:
         nbits -= 32
         k += 1
     return n
+
+
+# -- seals over the layout ------------------------------------------------------
+#
+# The arena's header and partition descriptors hold the layout every offset is
+# checked against, so they are checked too: the words that never change after
+# Arena() are XORed into a seal.  The heap's entry points check the header's
+# (H_SEAL: H_SIZE .. H_IRQ, ^ MAGIC); a partition's entry points and malloc/
+# free on its blocks check its descriptor's (bits 5-28 of PD_SHIFT: its fixed
+# words, its shift and H_IRQ, ^ PD_KEY; every one of them is below 2**24, so
+# the XOR is too).  A write of up to 4 bytes changes byte lanes of at most two
+# neighbouring words that do not overlap, so the XOR always changes: a
+# scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
+# offset in it is used.
+
+def header_seal(w):
+    x = MAGIC
+    for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
+              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
+        x ^= ld(w, i) & 0xFFFFFFFF
+    return x
+
+
+def part_seal(w, d):
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
+    for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
+        x ^= ld(w, d + i) & 0xFFFFFFFF
+    return x
+
+
+def seal_layout(w):
+    """Write the seals once the layout words are final (Arena() does, last)."""
+    st(w, H_SEAL, header_seal(w))
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 31) | (part_seal(w, d) << 5))
+        d += PD_WORDS
+
+
+def layout_damage(w):
+    """Offset of the first header word or descriptor whose seal fails, or -1."""
+    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
+        return 0
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
+            return d * 4
+        d += PD_WORDS
+    return -1

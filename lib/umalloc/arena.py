@@ -11,7 +11,7 @@ trace and lock= arenas wrap them in the methods below.  Everything else here
 from . import _core as C
 from ._guard import GUARD, IRQ, Nothing
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
-                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK)
+                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK, ERR_MEM_CORRUPT)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
 POLICIES = ("first", "best", "twoended")
@@ -49,22 +49,33 @@ class Partition:
     """A uC/OS-style memory partition: nblks blocks of block_size bytes."""
 
     def __init__(self, arena, desc, lock=None):
+        self._arena = arena
+        self._debug = arena._debug
         self._w = arena._w
         self._d = desc        # word index of this partition's descriptor
-        self._lock = lock
+        self._lock = lock if lock is not None else Nothing()
         self._get, self._put = C.bind_partition(arena._handle, arena._keep, desc)
-        if lock is None:
+        if lock is None and not arena._debug:
             self.get, self.put = self._get, self._put    # no Python frame in between
 
     def get(self):
         """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
         with self._lock:
-            return self._get()
+            p = self._get()
+            if p and self._debug:
+                self._arena._sound()
+                self._arena._dbg._part_taken(self._d, p, self.block_size)
+        return p
 
     def put(self, p):
         """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
         with self._lock:
+            if self._debug and _is_int(p) and self.contains(p):
+                self._arena._sound()
+                self._arena._dbg._part_check(self._d, p)
             self._put(p)
+            if self._debug:
+                self._arena._dbg._part_poison(self._d, p)
 
     @property
     def block_size(self):
@@ -78,6 +89,10 @@ class Partition:
 
     def query(self):
         """OSMemQuery: the partition's figures."""
+        with self._lock:
+            return self._query()
+
+    def _query(self):
         nblks, nfree = self._word(C.PD_NBLKS), self._word(C.PD_NFREE)
         return {"block_size": self._word(C.PD_SIZE), "nblks": nblks, "nfree": nfree,
                 "nused": nblks - nfree, "min_free": self._word(C.PD_MIN),
@@ -97,31 +112,45 @@ class Arena:
 
     def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
                  buf=None, debug=False, trace=0, small_threshold=256, lock=None):
+        # Every argument is checked before buf is touched: a refused call changes nothing.
         if buf is None:
             if not _is_int(size):
                 raise TypeError("Arena(size) needs an int size or buf=bytearray")
             if size <= 0 or size >= MAX_ARENA:
                 raise MemError(ERR_MEM_INVALID_SIZE, "arena size must be 1..%d bytes" % (MAX_ARENA - 1))
-            buf = bytearray(size & ~3)
         elif not isinstance(buf, bytearray):
             raise TypeError("buf must be a bytearray")
-        if len(buf) >= MAX_ARENA:
+        elif len(buf) >= MAX_ARENA:
             raise MemError(ERR_MEM_INVALID_SIZE, "arena size must be below %d bytes" % MAX_ARENA)
-        if policy not in POLICIES:
+        elif len(buf) % 4:
+            raise ValueError("buf length must be a multiple of 4 bytes, got %d" % len(buf))
+        if not isinstance(policy, str) or policy not in POLICIES:
             raise ValueError("policy must be one of %s" % (POLICIES,))
+        if not _is_int(align):
+            raise TypeError("align must be the int 4 or 8, got %r" % (align,))
         if align not in (4, 8):
             raise ValueError("align must be 4 or 8")
-        if not _is_int(trace) or trace < 0:
+        if not _is_int(trace):
+            raise TypeError("trace must be an int number of events, got %r" % (trace,))
+        if trace < 0 or trace >= MAX_ARENA:
             raise ValueError("trace must be a number of events >= 0")
+        if not _is_int(small_threshold):
+            raise TypeError("small_threshold must be an int, got %r" % (small_threshold,))
+        if small_threshold < 0 or small_threshold >= MAX_ARENA:
+            raise ValueError("small_threshold must be 0..%d bytes" % (MAX_ARENA - 1))
+        if debug is not True and debug is not False:
+            raise TypeError("debug must be True or False, got %r" % (debug,))
+        if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
+            raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
+        if buf is None:                   # first: a fresh large block fragments the GC heap least
+            buf = bytearray(size & ~3)
         parts = self._validated(partitions, align)
         self._buf = buf
         self._w = _words(buf)
-        self._debug = bool(debug)
+        self._debug = debug
         self._trace = trace
-        if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
-            raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
         self._lock = lock if lock is not None else Nothing()
-        self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
+        self._layout(len(buf), parts, POLICIES.index(policy), align, trace, small_threshold)
         # what the core's closures hold: the arena's address, and its word view
         # (so they keep the buffer alive) with, on a board, the IRQ switches
         self._handle = C.handle(self._w)
@@ -131,6 +160,9 @@ class Arena:
             self.malloc, self.free = self._core_malloc, self._core_free   # straight into native code
         self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS, lock)
                                 for i in range(len(parts)))
+        if debug:                         # the guard and poison checks load only when asked for
+            from ._debug import Checks
+            self._dbg = Checks(self)
 
     @staticmethod
     def _validated(partitions, align):
@@ -170,8 +202,15 @@ class Arena:
         ring = off
         off += trace * TRACE_WORDS * 4
         gshift = 2 if align == 4 else 3
+        # Partition offsets from the (aligned) first one: a block size that is
+        # a multiple of 4 starts on a word boundary whatever odd sizes come before
+        # (a Cortex-M0+ faults on an unaligned word access).
+        rel = []
         blocks = 0
         for block_size, nblks in parts:
+            if block_size % 4 == 0:
+                blocks = (blocks + 3) & -4
+            rel.append(blocks)
             blocks += block_size * nblks
         avail = size - off - blocks - 8
         # The heap bitmap (one bit per granule), one list head and tail per size class up
@@ -187,10 +226,10 @@ class Arena:
                            "at least %d (metadata%s)" % (size, least, ", then partitions " + " ".join(
                                "%dx%d" % p for p in parts) if parts else ""))
         C.fill(self._buf, 0, pstart, 0)   # a buf= passed in may hold anything
-        off = pstart
         for i in range(len(parts)):
             d = C.H_PARTS + i * C.PD_WORDS
             block_size, nblks = parts[i]
+            off = pstart + rel[i]
             C.st(w, d + C.PD_SIZE, block_size)
             C.st(w, d + C.PD_NBLKS, nblks)
             C.st(w, d + C.PD_START, off)
@@ -203,7 +242,7 @@ class Arena:
             for k in range(nblks):     # thread the free list through the blocks
                 b = off + k * block_size
                 C.st(w, (b + 3) >> 2, b + block_size if k < nblks - 1 else 0)
-            off += block_size * nblks
+        off = pstart + blocks
         # Heap payloads (block + 4) must be aligned to the granule.
         heap_start = (off + 3) & -4 if align == 4 else ((off + 4 + 7) & -8) - 4
         heap_end = heap_start + (((size - heap_start) >> gshift) << gshift)
@@ -222,7 +261,6 @@ class Arena:
         C.st(w, C.H_TRACE_CAP, trace)
         C.st(w, C.H_GRAN_SHIFT, gshift)
         C.st(w, C.H_PSTART, pstart)
-        C.st(w, C.H_META, pstart)
         C.st(w, C.H_CLASSES, classes)
         C.st(w, C.H_IRQ, 1 if IRQ else 0)
         C.st(w, C.H_NCLASSES, nclasses)
@@ -233,8 +271,12 @@ class Arena:
             if self._debug:
                 C.fill(self._buf, heap_start + 12, hsize - 16, POISON)
         C.st(w, C.H_MIN_FREE, self._heap_free())
+        C.seal_layout(w)
 
     # -- allocation --------------------------------------------------------
+    #
+    # Each public method takes the lock (when the arena has one) once, then
+    # runs the unlocked _methods below: a _thread lock is not re-entrant.
 
     def malloc(self, n):
         """A block of at least n bytes: its pointer (int > 0), or None when out of memory.
@@ -243,12 +285,20 @@ class Arena:
         method serves debug, trace and lock= arenas; a plain one calls the core
         closure directly.
         """
-        with self._lock:
+        with self._lock:               # _malloc's body written out: one Python call less
             p = self._core_malloc(n)
             if p and self._debug:
-                self._guard(p, n)
+                self._dbg._taken(p, n)
             if self._trace:
                 self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+        return p
+
+    def _malloc(self, n):
+        p = self._core_malloc(n)
+        if p and self._debug:
+            self._dbg._taken(p, n)
+        if self._trace:
+            self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
         return p
 
     def _count_fail(self):
@@ -258,32 +308,42 @@ class Arena:
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
         if not (_is_int(n) and _is_int(size)):
-            raise TypeError("calloc takes two ints")
+            raise TypeError("calloc takes two ints, got %r, %r" % (n, size))
         if n < 0 or size < 0:
             raise ValueError("calloc counts must be >= 0")
-        if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
-            self._count_fail()
-            if self._trace:
-                self._record(OP_FAIL, 0, 0, 0)
-            return None
-        total = n * size
-        p = self.malloc(total)
-        if p:
-            C.fill(self._buf, p, total, 0)
-        return p
+        with self._lock:
+            if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
+                self._count_fail()
+                if self._trace:
+                    self._record(OP_FAIL, 0, 0, 0)
+                return None
+            total = n * size
+            p = self._malloc(total)
+            if p:
+                C.fill(self._buf, p, total, 0)
+            return p
 
     def free(self, p):
         """Return block p to its partition or the heap, found from the address alone.
 
         Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
+        So do damaged neighbours (ERR_MEM_CORRUPT), and in debug mode a changed guard.
         """
-        with self._lock:
+        with self._lock:               # _free's body written out: one Python call less
             if self._debug:
-                self._debug_free(p)
+                self._dbg._debug_free(p)
             else:
                 self._core_free(p)
             if self._trace:
                 self._record(OP_FREE, p, 0, 0)
+
+    def _free(self, p):
+        if self._debug:
+            self._dbg._debug_free(p)
+        else:
+            self._core_free(p)
+        if self._trace:
+            self._record(OP_FREE, p, 0, 0)
 
     def realloc(self, p, n):
         """Resize block p to n bytes, in place when possible, else move it.
@@ -294,24 +354,35 @@ class Arena:
         if p is None:
             return self.malloc(n)
         if not _is_int(n):
-            raise TypeError("realloc size must be an int")
+            raise TypeError("realloc size must be an int, got %r" % (n,))
         if n < 0:
-            raise ValueError("realloc size must be >= 0")
+            raise ValueError("realloc size must be >= 0, got %d" % n)
+        with self._lock:
+            return self._realloc(p, n)
+
+    def _realloc(self, p, n):
         d = self._live(p)
         if n >= MAX_ARENA:
             self._count_fail()
             return None
+        if self._debug:
+            self._dbg._check_guard(p, d)
         old = self._usable(p, d)
         q = 0
         if d:
             q = p if n <= old else 0
+            if q and self._debug:
+                self._dbg._part_len(d, p, n)
         else:
-            with self._lock, GUARD:
-                if C.heap_resize(self._w, p, n):
+            with GUARD:
+                r = C.heap_resize(self._w, p, n)
+                if r < 0:
+                    C._refused(r, p, "realloc")
+                if r:
                     q = p
                     if self._debug:
-                        self._guard(p, n)
-                        self._poison_after(p)
+                        self._dbg._guard(p, n)
+                        self._dbg._poison_after(p)
         if not q:
             q = self._moved(p, n, old)
         if self._trace:
@@ -320,12 +391,20 @@ class Arena:
 
     # -- blocks ------------------------------------------------------------
 
+    def _sound(self):
+        """MemError unless the header and descriptors still match their seals (see _core)."""
+        off = C.layout_damage(self._w)
+        if off >= 0:
+            raise MemError(ERR_MEM_CORRUPT, "arena header or partition descriptor at offset %d "
+                           "overwritten" % off)
+
     def _live(self, p):
         """Owner of live block p (descriptor index, 0 for the heap), or MemError."""
         if not _is_int(p):
-            raise TypeError("pointers are ints")
+            raise TypeError("pointers are ints, got %r" % (p,))
         if p <= 0 or p >= MAX_ARENA:
             raise MemError(ERR_MEM_INVALID_ADDR, "%r is outside the arena" % (p,))
+        self._sound()
         d = C.owner(self._w, p)
         if d < 0:
             raise MemError(-d, "%d is outside every partition and the heap" % p)
@@ -339,6 +418,8 @@ class Arena:
                 raise MemError(-C.E_DOUBLE, "block %d is free" % p)
             return d
         b = C.heap_block(self._w, p)
+        if b <= -C.CORRUPT_AT:
+            C._refused(b, p, "block")
         if b < 0:
             raise MemError(-b, "%d is not a live heap block" % p)
         return 0
@@ -350,7 +431,8 @@ class Arena:
 
     def size_of(self, p):
         """Usable bytes of live block p (at least what was asked for)."""
-        return self._usable(p, self._live(p))
+        with self._lock:
+            return self._usable(p, self._live(p))
 
     def view(self, p):
         """memoryview of live block p: the requested length for heap blocks.
@@ -358,60 +440,40 @@ class Arena:
         Partition blocks keep no per-block metadata, so their view spans the
         whole block (block_size bytes); slice it if you need less.
         """
-        d = self._live(p)
-        if d:
-            n = C.ld(self._w, d + C.PD_SIZE)
-        else:
-            v = C.ld(self._w, (p - 4) >> 2)
-            n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
-        return memoryview(self._buf)[p:p + n]
-
-    # -- debug mode --------------------------------------------------------
-
-    def _guard(self, p, n):
-        if C.owner(self._w, p) == 0:
-            C.fill(self._buf, p + n, C.GUARD_SIZE, GUARD_BYTE)
-
-    def _poison_after(self, p):
-        """Re-poison the free block after p (a shrink may have split or merged it)."""
-        w = self._w
-        b = p - 4 + (C.ld(w, (p - 4) >> 2) & C.SIZE_MASK)
-        if b < C.ld(w, C.H_HEAP_END) and not C.ld(w, b >> 2) & C.USED:
-            C.fill(self._buf, b + 12, (C.ld(w, b >> 2) & C.SIZE_MASK) - 16, POISON)
-
-    def _debug_free(self, p):
-        """free() that poisons the whole resulting free block (slow; debug only)."""
-        w = self._w
-        b = -1
-        if _is_int(p) and 0 < p < MAX_ARENA and C.owner(w, p) == 0:
-            b = C.heap_block(w, p)
-        if b < 0:
-            return self._core_free(p)    # a partition block, or refused with the right error
-        start = b - C.ld(w, (b >> 2) - 1) if C.ld(w, b >> 2) & C.PREV_FREE else b
-        self._core_free(p)
-        size = C.ld(w, start >> 2) & C.SIZE_MASK
-        C.fill(self._buf, start + 12, size - 16, POISON)
+        with self._lock:
+            d = self._live(p)
+            if d:
+                n = C.ld(self._w, d + C.PD_SIZE)
+            else:
+                v = C.ld(self._w, (p - 4) >> 2)
+                n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
+                if n < 0:
+                    n = 0
+            return memoryview(self._buf)[p:p + n]
 
     def _moved(self, p, n, old):
         """realloc's fallback: a new block, the contents copied, the old block freed."""
-        with self._lock, GUARD:
+        with GUARD:
             q = self._core_malloc(n)
             if q:
+                if self._debug:
+                    self._dbg._taken(q, n)
                 C.move(self._buf, q, p, old if old < n else n)
                 if self._debug:
-                    self._debug_free(p)
+                    self._dbg._debug_free(p)
                 else:
                     self._core_free(p)
-        if q and self._debug:
-            self._guard(q, n)
         return q
 
     # -- tracing -----------------------------------------------------------
 
     def _record(self, op, p, n, q):
         w = self._w
+        self._sound()
         cap = C.ld(w, C.H_TRACE_CAP)
         pos = C.ld(w, C.H_TRACE_POS)
+        if not 0 <= pos < cap:             # damaged: start the ring over
+            pos = 0
         i = (C.ld(w, C.H_TRACE) >> 2) + pos * TRACE_WORDS
         C.st(w, i, (op << 24) | p)
         C.st(w, i + 1, n)
@@ -422,13 +484,18 @@ class Arena:
 
     def trace_events(self):
         """The recorded events, oldest first, as (op, ptr, size, new_ptr) tuples."""
-        w = self._w
-        cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
-        first = (C.ld(w, C.H_TRACE_POS) - count) % cap if cap else 0
-        base = C.ld(w, C.H_TRACE) >> 2
-        for k in range(count):
-            i = base + ((first + k) % cap) * TRACE_WORDS
-            yield C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)
+        with self._lock:
+            self._sound()
+            w = self._w
+            cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
+            count = count if count <= cap else cap
+            first = (C.ld(w, C.H_TRACE_POS) - count) % cap if cap else 0
+            base = C.ld(w, C.H_TRACE) >> 2
+            events = []
+            for k in range(count):
+                i = base + ((first + k) % cap) * TRACE_WORDS
+                events.append((C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)))
+        return iter(events)
 
     def dump_trace(self, stream=None):
         """Print the recorded events in the shared trace format (`a ID SIZE` ...)."""
@@ -442,13 +509,22 @@ class Arena:
         return C.ld(w, C.H_FREE_SIZE) - 4 * C.ld(w, C.H_FREE_COUNT)
 
     def _free_blocks(self, first_class=0):
-        """(offset, size) of free heap blocks, class by class, each class in address order."""
+        """(offset, size) of free heap blocks, class by class, each class in address order.
+
+        A link that leaves the heap or does not move on is damage: MemError, not a walk into it.
+        """
         w = self._w
         heads = C.ld(w, C.H_CLASSES) >> 2
+        start, end = C.ld(w, C.H_HEAP_START), C.ld(w, C.H_HEAP_END)
         for c in range(first_class, C.ld(w, C.H_NCLASSES)):
+            at, lo = (heads + c) * 4, start - 1
             b = C.ld(w, heads + c)
             while b:
-                yield b, C.ld(w, b >> 2) & C.SIZE_MASK
+                if not lo < b <= end - C.MIN_BLOCK:
+                    raise MemError(ERR_MEM_CORRUPT, "free list link at offset %d leaves the heap" % at)
+                size = C.ld(w, b >> 2) & C.SIZE_MASK
+                yield b, size if b + size <= end else 0
+                at, lo = b + 4, b
                 b = C.ld(w, (b >> 2) + 1)
 
     def _largest_free(self):
@@ -465,6 +541,11 @@ class Arena:
 
     def stats(self):
         """The figures named in DESIGN.md, over the heap, plus each partition's query()."""
+        with self._lock:
+            return self._stats()
+
+    def _stats(self):
+        self._sound()
         w = self._w
         largest = self._largest_free()
         free = self._heap_free()
@@ -476,22 +557,25 @@ class Arena:
             "used": heap_size - C.ld(w, C.H_FREE_SIZE),
             "largest_free": largest,
             "free_fragments": C.ld(w, C.H_FREE_COUNT),
-            "frag": (1 - largest / free) if free else 0.0,
+            "frag": (1 - largest / free) if free > 0 else 0.0,
             "min_ever_free": C.ld(w, C.H_MIN_FREE),
             "fail": C.ld(w, C.H_FAIL),
             "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
             "live_blocks": C.ld(w, C.H_LIVE),
             "overhead": 4 + (C.GUARD_SIZE if self._debug else 0),
-            "meta": C.ld(w, C.H_META),
+            "meta": C.ld(w, C.H_PSTART),
             "policy": POLICIES[C.ld(w, C.H_POLICY)],
-            "partitions": [p.query() for p in self.partitions],
+            "partitions": [p._query() for p in self.partitions],
         }
 
     def map(self, width=64):
         from .audit import memory_map
-        return memory_map(self, width)
+        with self._lock:
+            self._sound()
+            return memory_map(self, width)
 
     def check(self):
         """Walk every structure; MemError(ERR_MEM_CORRUPT) naming the first broken invariant."""
         from .audit import check_arena
-        check_arena(self)
+        with self._lock:
+            check_arena(self)

@@ -25,7 +25,10 @@ def check_arena(arena):
         _corrupt("arena magic overwritten", 0)
     if size != len(arena._buf) & ~3:
         _corrupt("arena size field %d != buffer length" % size, 4)
-    meta = ld(w, C.H_META)
+    off = C.layout_damage(w)
+    if off >= 0:
+        _corrupt("arena header or partition descriptor overwritten (seal broken)", off)
+    meta = ld(w, C.H_PSTART)
     heap_start, heap_end = ld(w, C.H_HEAP_START), ld(w, C.H_HEAP_END)
     if not (meta <= heap_start <= heap_end <= size):
         _corrupt("layout bounds out of order (meta %d, heap %d..%d)" % (meta, heap_start, heap_end))
@@ -147,7 +150,7 @@ def _regions(arena):
     while b < end:
         v = ld(w, b >> 2)
         size = v & C.SIZE_MASK
-        if size == 0:
+        if size < C.MIN_BLOCK or b + size > end:
             break          # corrupt; check() says so, the map just stops
         used = v & C.USED
         yield b, b + 4, CELL_HEAP_USED if used else CELL_HEAP_FREE

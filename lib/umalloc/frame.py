@@ -32,6 +32,10 @@ _MAP_CHARS = "#PpU. "            # the same, as arena.map() draws them
 _DIGITS = "0123456789"
 _HEX = "0123456789abcdef"
 TICKS_MASK = 0x3FFFFFFF          # MicroPython's ticks_ms() period; seq wraps there too
+# Decoder bounds: a line with a valid checksum still only yields figures an arena can have.
+MAX_MAP_WIDTH = 1024             # cells; a wider map would be a frame far over any budget
+MAX_ARENA = 0x1000000            # arena offsets and sizes fit 24 bits (umalloc.arena.MAX_ARENA)
+MAX_COUNT = 0xFFFFFFFF           # counters are 32-bit words of the arena
 
 
 class FrameError(ValueError):
@@ -200,6 +204,8 @@ def _cells(s):
     if colon < 0:
         raise FrameError("map without width")
     width = _uint(s[:colon])
+    if not 1 <= width <= MAX_MAP_WIDTH:
+        raise FrameError("map width %d out of range 1..%d" % (width, MAX_MAP_WIDTH))
     rle = s[colon + 1:]
     out = []
     total, i, n = 0, 0, len(rle)
@@ -277,16 +283,22 @@ def _parse(body, size):
     if len(sections) != 4:
         raise FrameError("%d sections, expected 4" % len(sections))
     seq, ms, arena_size, heap_size, live = _uints(sections[0], 5, "head")
+    if seq > TICKS_MASK or ms > TICKS_MASK or arena_size >= MAX_ARENA or heap_size > arena_size \
+            or live > arena_size:
+        raise FrameError("head figures out of range")
     parts = []
+    room = arena_size            # every partition's blocks lie inside the arena
     if sections[1]:
         for p in sections[1].split("/"):
             bs, nblks, nfree, min_free, fail = _uints(p, 5, "partition")
-            if nfree > nblks or min_free > nblks:
+            room -= bs * nblks
+            if nfree > nblks or min_free > nblks or room < 0 or fail > MAX_COUNT:
                 raise FrameError("partition counts out of range")
             parts.append({"block_size": bs, "nblks": nblks, "nfree": nfree,
                           "nused": nblks - nfree, "min_free": min_free, "fail": fail})
     free, used, largest, frags, min_ever, fail, fail_frag = _uints(sections[2], 7, "heap")
-    if largest > free or fail_frag > fail or heap_size > arena_size:
+    if largest > free or free > heap_size or used > heap_size or min_ever > heap_size \
+            or frags > heap_size or fail_frag > fail or fail > MAX_COUNT:
         raise FrameError("heap figures out of range")
     cells = _cells(sections[3])
     return {

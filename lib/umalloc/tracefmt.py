@@ -36,21 +36,40 @@ def write_trace(events, stream=None):
             out.write("# failed request of %d bytes\n" % n)
 
 
+_DIGITS = "0123456789"
+QUOTE_MAX = 80          # characters of a bad line an error message quotes
+
+
+def _quoted(line):
+    return repr(line if len(line) <= QUOTE_MAX else line[:QUOTE_MAX - 3] + "...")
+
+
+def _number(text, line):
+    """A plain decimal int: ASCII digits only (no sign, `_`, or other scripts' digits)."""
+    if not text or len(text) > 10:
+        raise ValueError("not a trace event (bad number): %s" % _quoted(line))
+    for c in text:
+        if c not in _DIGITS:
+            raise ValueError("not a trace event (bad number): %s" % _quoted(line))
+    return int(text)
+
+
 def parse_line(line):
-    """(op, id, size) for an event line, None for blank/comment; ValueError if malformed."""
+    """(op, id, size) for an event line, None for blank/comment; ValueError if malformed.
+
+    IDs and sizes are plain decimal ints; the error quotes at most QUOTE_MAX
+    characters of the line.
+    """
     line = line.strip()
     if not line or line[0] == "#":
         return None
     parts = line.split()
     op = parts[0]
     if op in ("a", "r") and len(parts) == 3:
-        size = int(parts[2])
-        if size < 0:
-            raise ValueError("negative size")
-        return op, int(parts[1]), size
+        return op, _number(parts[1], line), _number(parts[2], line)
     if op == "f" and len(parts) == 2:
-        return op, int(parts[1]), 0
-    raise ValueError("not a trace event: %r" % line)
+        return op, _number(parts[1], line), 0
+    raise ValueError("not a trace event: %s" % _quoted(line))
 
 
 def replay(alloc, lines, tick=None, every=1, live=None):
