@@ -56,9 +56,10 @@ def heap_size(layout, size):
     return None if a is None else a.stats()["heap_size"]
 
 
-def arena_for_heap(layout, heap):
-    """The smallest arena (a multiple of STEP) that holds the layout with at least `heap`
+def arena_for_heap(layout, heap, step=STEP):
+    """The smallest arena (a multiple of step) that holds the layout with at least `heap`
     bytes of heap; None above the 16 MiB limit."""
+    STEP = step
     reserved = sum(s * c for s, c in layout.partitions)
     size = max(64, (heap + reserved + 256) // STEP * STEP)
     for _ in range(8):                    # fixed point: size = heap + what the size costs
@@ -85,8 +86,10 @@ def arena_for_heap(layout, heap):
     return size
 
 
-def safe_arena_for_heap(layout, heap, start):
-    """The smallest arena from `start` up from which every larger arena has >= heap bytes."""
+def safe_arena_for_heap(layout, heap, start, step=STEP):
+    """The smallest arena from `start` up from which every larger arena has >= heap bytes
+    (every size, not only multiples of step: the answer is a multiple of step)."""
+    STEP = 4
     size = start
     k = 1
     while k <= 16:                        # a dip is at most a class's 12 bytes: 16 words covers it
@@ -96,7 +99,7 @@ def safe_arena_for_heap(layout, heap, start):
             k = 1
             continue
         k += 1
-    return size
+    return (size + step - 1) // step * step
 
 
 # -- umalloc through the model -----------------------------------------------------
@@ -168,7 +171,7 @@ def _small(layout):
     return layout.small_threshold if layout.small_threshold is not None else 256
 
 
-def umalloc_band(layout, trace, on_pass=None, verify=True):
+def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     """Band of arenas for umalloc with the layout: smallest from the model (confirmed by the
     real core), safe from the model's proof (first fit) or samples (other policies)."""
     from .simulate import bisect_min
@@ -182,20 +185,20 @@ def umalloc_band(layout, trace, on_pass=None, verify=True):
         if small_heap is None:
             return None
         if small_heap == safe_heap:      # proven monotone: the bisection would land here
-            smallest = arena_for_heap(layout, small_heap)
+            smallest = arena_for_heap(layout, small_heap, step)
         else:
-            smallest = bisect_min(fits, trace, STEP)
+            smallest = bisect_min(fits, trace, step)
     else:       # size-dependent placement: the bisection rule itself, on the model
-        smallest = bisect_min(fits, trace, STEP)
+        smallest = bisect_min(fits, trace, step)
     if smallest is None:
         return None
     if verify and not _real_fits(layout, smallest, trace):
         raise AssertionError("the heap model and the real core disagree at %d bytes (%s): "
                              "please report this trace" % (smallest, layout.describe()))
     if layout.policy == "first":
-        proven = safe_arena_for_heap(layout, safe_heap, arena_for_heap(layout, safe_heap))
-        return _walk_down(fits, smallest, proven, STEP)
-    return _sample_up(fits, smallest, STEP)
+        proven = safe_arena_for_heap(layout, safe_heap, arena_for_heap(layout, safe_heap, step), step)
+        return _walk_down(fits, smallest, proven, step)
+    return _sample_up(fits, smallest, step)
 
 
 def _real_fits(layout, size, trace):

@@ -128,13 +128,13 @@ def try_build(layout, size):
     return True
 
 
-def try_replay(make, size, trace):
+def try_replay(make, size, trace, frag_every=1):
     """Replay figures, or None when the allocator cannot even be built at this size."""
     try:
         alloc = make(size)
     except (umalloc.MemError, ValueError):
         return None
-    return traces.replay(alloc, trace)
+    return traces.replay(alloc, trace, frag_every)
 
 
 def fits(make, size, trace):
