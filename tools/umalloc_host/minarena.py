@@ -17,6 +17,7 @@ sampled above the smallest size, and says so.
 import umalloc
 
 from . import heapmodel, traces
+from .errors import UserError
 from .refalloc import FirstFit8
 from .refalloc import firstfit8 as ff8
 
@@ -25,6 +26,7 @@ MAX_ARENA = umalloc.arena.MAX_ARENA
 SAMPLE_FINE = 8               # no proof of safety: check every step for this many steps,
 SAMPLE_SPAN = 0.25            # then this far above the smallest (a fraction of it),
 SAMPLE_COARSE = 8             # at this many evenly spread sizes
+LONG = 200000                # events: a trace this long samples fewer sizes (2 + 3)
 SCAN_LIMIT = 64               # replays spent walking down from a proven-safe size
 
 
@@ -39,6 +41,15 @@ class Band:
         if self.proven:
             return "proven"
         return "sampled to %d" % self.checked_to
+
+
+def check_requests(trace):
+    """UserError naming the first request no arena can meet (at or above the 16 MiB limit)."""
+    for i, (op, _, n) in enumerate(trace.events):
+        if op != "f" and n >= MAX_ARENA:
+            raise UserError("%s: event %d asks for %d bytes, more than any arena holds (below %d); "
+                            "remove that request from the trace or split it"
+                            % (trace.name, i + 1, n, MAX_ARENA))
 
 
 # -- umalloc: layout arithmetic through the real Arena --------------------------
@@ -198,7 +209,7 @@ def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     if layout.policy == "first":
         proven = safe_arena_for_heap(layout, safe_heap, arena_for_heap(layout, safe_heap, step), step)
         return _walk_down(fits, smallest, proven, step)
-    return _sample_up(fits, smallest, step)
+    return _sample_up(fits, smallest, step, long_trace(trace))
 
 
 def _real_fits(layout, size, trace):
@@ -218,11 +229,12 @@ def _walk_down(fits, smallest, proven, step):
     return Band(smallest, size, False, proven)      # gave up walking: checked from here up
 
 
-def _sample_up(fits, smallest, step):
+def _sample_up(fits, smallest, step, few=False):
     """No proof: check sizes above the smallest; safe from just above the largest failure."""
-    sizes = [smallest + k * step for k in range(1, SAMPLE_FINE + 1)]
+    fine, coarse = (SAMPLE_FINE, SAMPLE_COARSE) if not few else (2, 3)
+    sizes = [smallest + k * step for k in range(1, fine + 1)]
     span = int(smallest * SAMPLE_SPAN)
-    sizes += [smallest + (span * k // SAMPLE_COARSE) // step * step for k in range(1, SAMPLE_COARSE + 1)]
+    sizes += [smallest + (span * k // coarse) // step * step for k in range(1, coarse + 1)]
     sizes = sorted(set(s for s in sizes if s > smallest))
     safe = smallest
     for s in sizes:
@@ -241,21 +253,30 @@ def _fits(make, size, trace):
 
 def ref_band(make, trace, step=8, on_pass=None):
     """Band for a reference allocator factory (FirstFit8, BuddyAllocator...)."""
-    from .simulate import min_arena
-
-    def fits(size):
-        if on_pass:
-            on_pass()
-        return _fits(make, size, trace)
-    smallest = min_arena(make, trace, step=step, on_step=on_pass)
+    from .simulate import bisect_min
+    proven = None
     if make is FirstFit8:
         top = firstfit8_top(trace)
         if top is not None:
             # from here up no carve ever leaves a rest too small to split: every run is the
             # unbounded one (see firstfit8_top); arena sizes round down to ALIGN
             proven = (top + ff8.MIN_BLOCK + step - 1) // step * step
-            return _walk_down(fits, smallest, max(proven, smallest), step)
-    return _sample_up(fits, smallest, step)
+
+    def fits(size):
+        if proven is not None and size >= proven:
+            return True             # proven above: no replay needed
+        if on_pass:
+            on_pass()
+        return _fits(make, size, trace)
+    smallest = bisect_min(fits, trace, step, hint=proven)
+    if proven is not None:
+        return _walk_down(fits, smallest, max(proven, smallest), step)
+    return _sample_up(fits, smallest, step, long_trace(trace))
+
+
+def long_trace(trace):
+    """Over LONG events, sampling checks fewer sizes (each replay takes seconds)."""
+    return len(trace) > LONG
 
 
 def firstfit8_top(trace):

@@ -80,8 +80,8 @@ def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progr
 
 def frag_every(trace):
     """How often a replay samples fragmentation: every event on short traces, about
-    20,000 times on long ones (stats() walks the free lists)."""
-    return max(1, len(trace) // 20000)
+    2,000 times on long ones (stats() walks the free lists)."""
+    return max(1, len(trace) // 2000)
 
 
 def _band(label, make, layout, trace, progress):
@@ -124,6 +124,9 @@ def run(args):
     policy = args.policy or layout.policy
     policies = list(simulate.POLICIES) if policy == "all" else [policy]
     trace_list = [traces.load(t) for t in args.traces]
+    for t in trace_list:
+        if args.min_arena:          # no arena can replay it: say which request, not 'no arena'
+            minarena.check_requests(t)
     from ..progress import steps
     total = len(trace_list) * (len(policies) + 2) * (16 if args.min_arena else 1)
     with steps("replaying", total) as advance:
