@@ -123,7 +123,7 @@ def test_sim_min_arena_prints_the_band(tmp_path, capsys):
     assert int(first["min_arena"]) == simulate.min_arena(make, trace)      # the same bisection rule
     for size in range(int(first["safe_from"]), int(first["safe_from"]) + 160, 4):
         assert simulate.fits(make, size, trace), size
-    assert rows["buddy"]["band"].startswith("sampled to ")
+    assert rows["buddy"]["band"].startswith("sampled..")
 
 
 def test_sim_min_arena_names_a_request_no_arena_holds(tmp_path, capsys):

@@ -40,7 +40,7 @@ class Band:
     def note(self):
         if self.proven:
             return "proven"
-        return "sampled to %d" % self.checked_to
+        return "sampled..%d" % self.checked_to
 
 
 def check_requests(trace):

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -42,17 +43,30 @@ def run(args):
             path.write_text(trace.text())
             argv = command.split()[:1] + [str(path)] + command.split()[1:]
             out = io.StringIO()
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), _cpu()
             with contextlib.redirect_stdout(out):
                 code = main(argv)
-            took = time.monotonic() - t0
+            took, cpu = time.monotonic() - t0, _cpu() - c0
             if code:
                 raise UserError("`umalloc %s` failed on %s (exit %d)" % (" ".join(argv), path.name, code))
             summary = _summary(command, out.getvalue())
             results.append((command, events, took, goal, summary))
-            print("%-16s %9d events  %6.1f s  goal %3d s  %-6s %s"
-                  % (command, events, took, goal, "met" if took <= goal else "MISSED", summary), flush=True)
+            print("%-16s %9d events  %6.1f s (cpu %5.1f s)  goal %3d s  %-6s %s"
+                  % (command, events, took, cpu, goal, "met" if took <= goal else "MISSED", summary),
+                  flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    if load is not None:
+        print("load average %.1f on %d CPUs: wall-clock times stretch when other work shares them"
+              % (load, os.cpu_count() or 1))
     return 0
+
+
+def _cpu():
+    """CPU seconds of this process and its finished workers (advise runs climbs in a pool)."""
+    import resource
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _summary(command, text):
