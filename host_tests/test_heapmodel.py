@@ -79,3 +79,13 @@ def test_families_are_reproducible_valid_and_distinct():
         assert 0 < a.peak_live < 200000
     assert families.parse_spec("netbuf:500:3") == ("netbuf", 500, 3)
     assert set(families.TUNING).isdisjoint(families.HELD_OUT)
+
+
+def test_first_fit_8_without_realloc_passes_exactly_from_its_unbounded_top():
+    trace = families.generate("bimodal", 700, 5)            # no realloc in this family
+    top = minarena.firstfit8_top(trace)
+    band = minarena.ref_band(FirstFit8, trace)
+    assert band.proven and band.smallest == band.safe == (top + 7) // 8 * 8
+    assert band.smallest == simulate.min_arena(FirstFit8, trace)     # replayed bisection agrees
+    for size in range(band.smallest - 64, band.smallest + 64, 8):
+        assert simulate.fits(FirstFit8, size, trace) == (size >= band.smallest), size

@@ -254,15 +254,19 @@ def _fits(make, size, trace):
 def ref_band(make, trace, step=8, on_pass=None):
     """Band for a reference allocator factory (FirstFit8, BuddyAllocator...)."""
     from .simulate import bisect_min
-    proven = None
+    proven = exact = None
     if make is FirstFit8:
         top = firstfit8_top(trace)
         if top is not None:
             # from here up no carve ever leaves a rest too small to split: every run is the
             # unbounded one (see firstfit8_top); arena sizes round down to ALIGN
             proven = (top + ff8.MIN_BLOCK + step - 1) // step * step
+            if not any(op == "r" for op, _, _ in trace.events):
+                exact = top     # no realloc: a smaller pool fails where the unbounded one passed top
 
     def fits(size):
+        if exact is not None:
+            return size & -ff8.ALIGN >= exact
         if proven is not None and size >= proven:
             return True             # proven above: no replay needed
         if on_pass:
@@ -284,7 +288,11 @@ def firstfit8_top(trace):
 
     In a pool of at least top + MIN_BLOCK bytes every carve from the top free block
     leaves a rest it splits off, exactly as in the unbounded pool, and first fit picks
-    the same blocks (the lowest that fits), so the run is the same and succeeds."""
+    the same blocks (the lowest that fits), so the run is the same and succeeds.  In a
+    smaller pool a carve may keep a rest under MIN_BLOCK inside its block; that changes
+    only what a later realloc of that block does, so without reallocs a pool passes
+    exactly when its usable bytes reach top: below, the request that went past them in
+    the unbounded pool finds no block."""
     pool = FirstFit8(1 << 40)
     live = {}
     top = 0

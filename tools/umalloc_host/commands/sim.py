@@ -1,5 +1,8 @@
 """`umalloc sim`: replay traces through umalloc and the reference allocators, side by side."""
 
+import multiprocessing
+import os
+
 from .. import minarena, simulate, traces
 from ..errors import UserError
 
@@ -56,26 +59,57 @@ def default_arena(trace, layout):
 
 
 def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progress=None):
-    """Rows (dicts, COLUMNS plus min_arena/ratio) for each trace and contestant."""
-    rows = []
+    """Rows (dicts, COLUMNS plus min_arena/ratio) for each trace and contestant.  With
+    --min-arena on a long trace the contestants run side by side in worker processes."""
+    jobs = []
     for trace in trace_list:
         size = arena or default_arena(trace, layout)
         for label, make in simulate.contestants(layout, policies):
-            result = simulate.try_replay(make, size, trace, frag_every(trace))
-            if progress:
-                progress()
-            if result is None:
-                raise UserError("%s: %d bytes cannot hold the umalloc layout (%s); give a larger --arena"
-                                % (trace.name, size, layout.describe()))
-            row = {"trace": trace.name, "allocator": label, "arena": size,
-                   "peak_live": trace.peak_live, **result}
-            if with_min:
-                band = _band(label, make, layout, trace, progress)
-                peak = trace.peak_live or 1
-                row.update(min_arena=band.smallest, ratio=band.smallest / peak, safe_from=band.safe,
-                           safe_ratio=band.safe / peak, band_note=band.note())
-            rows.append(row)
+            jobs.append((trace, size, label, make))
+    global _JOBS
+    _JOBS = (jobs, layout, with_min)
+    workers = min(2, os.cpu_count() or 1, len(jobs))
+    if with_min and workers > 1 and sum(len(j[0]) for j in jobs) >= PARALLEL_EVENTS \
+            and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            rows = []
+            for row in pool.imap(_row, range(len(jobs))):    # in order, as each finishes
+                rows.append(row)
+                if progress:
+                    progress()
+    else:
+        rows = [_row(i, progress) for i in range(len(jobs))]
+    for row in rows:
+        if isinstance(row, UserError):
+            raise row
     return rows
+
+
+PARALLEL_EVENTS = 200000    # contestants' events in all: below this, one process is quicker
+_JOBS = None
+
+
+def _row(i, progress=None):
+    """One contestant on one trace: the replay at the given arena, and its band."""
+    jobs, layout, with_min = _JOBS
+    trace, size, label, make = jobs[i]
+    result = simulate.try_replay(make, size, trace, frag_every(trace))
+    if progress:
+        progress()
+    if result is None:
+        return UserError("%s: %d bytes cannot hold the umalloc layout (%s); give a larger --arena"
+                         % (trace.name, size, layout.describe()))
+    row = {"trace": trace.name, "allocator": label, "arena": size,
+           "peak_live": trace.peak_live, **result}
+    if with_min:
+        try:
+            band = _band(label, make, layout, trace, progress)
+        except UserError as exc:
+            return exc
+        peak = trace.peak_live or 1
+        row.update(min_arena=band.smallest, ratio=band.smallest / peak, safe_from=band.safe,
+                   safe_ratio=band.safe / peak, band_note=band.note())
+    return row
 
 
 def frag_every(trace):
