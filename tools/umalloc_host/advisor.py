@@ -47,6 +47,8 @@ DEFAULT_SMALL = 256      # Arena's small_threshold when none is given
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
 CLIMB_EVENTS = 2000000   # one climb's budget
 TOTAL_EVENTS = 5000000   # the whole search's budget
+LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
+LONG_SHARE = 0.6
 MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 4000
 SEEDS = (("best", 0.5), ("first", 1.0), ("twoended", 0.5))   # besides the heap alone
 BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
@@ -458,12 +460,16 @@ def _kicks(layout, space):
 
 def replay_budget(trace):
     """How many replays one climb may spend on this trace."""
-    return max(MIN_REPLAYS, min(MAX_CLIMB, CLIMB_EVENTS // max(1, len(trace))))
+    return max(MIN_REPLAYS, min(MAX_CLIMB, int(CLIMB_EVENTS * _share(trace)) // max(1, len(trace))))
 
 
 def total_budget(trace):
     """How many replays the whole search may spend on this trace (a batch may overshoot it)."""
-    return max(2 * MIN_REPLAYS, min(MAX_TOTAL, TOTAL_EVENTS // max(1, len(trace))))
+    return max(2 * MIN_REPLAYS, min(MAX_TOTAL, int(TOTAL_EVENTS * _share(trace)) // max(1, len(trace))))
+
+
+def _share(trace):
+    return LONG_SHARE if len(trace) > LONG else 1.0
 
 
 def progress_total(trace):
