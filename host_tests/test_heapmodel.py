@@ -89,3 +89,12 @@ def test_first_fit_8_without_realloc_passes_exactly_from_its_unbounded_top():
     assert band.smallest == simulate.min_arena(FirstFit8, trace)     # replayed bisection agrees
     for size in range(band.smallest - 64, band.smallest + 64, 8):
         assert simulate.fits(FirstFit8, size, trace) == (size >= band.smallest), size
+
+
+def test_gentrace_writes_the_family_trace_the_tools_read(tmp_path, capsys):
+    from umalloc_host.cli import main
+    out = tmp_path / "nb.trace"
+    assert main(["gentrace", "netbuf", "--events", "300", "--seed", "4", "-o", str(out)]) == 0
+    assert traces.load(str(out)).events == families.generate("netbuf", 300, 4).events
+    assert main(["gentrace", "netbuf", "--events", "0"]) == 2
+    assert "--events must be at least 1" in capsys.readouterr().err

@@ -113,9 +113,9 @@ def _row(i, progress=None):
 
 
 def frag_every(trace):
-    """How often a replay samples fragmentation: every event on short traces, about
-    2,000 times on long ones (stats() walks the free lists)."""
-    return max(1, len(trace) // 2000)
+    """How often a replay samples fragmentation: every event up to 100,000 events, about
+    5,000 times on longer traces (stats() walks the free lists)."""
+    return 1 if len(trace) <= 100000 else len(trace) // 5000
 
 
 def _band(label, make, layout, trace, progress):
