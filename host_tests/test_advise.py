@@ -35,7 +35,17 @@ def test_advised_layouts_replay_cleanly_within_1_15_peak():
         a.check()
         assert r["failed"] == 0 and r["fails"] == 0
         assert advice.arena <= advice.baseline          # never worse than the heap alone
-        assert not advisor.fits_at(layout, advice.arena - advisor.STEP, trace)   # the smallest
+        _assert_smallest(advice, trace)
+
+
+def _assert_smallest(advice, trace):
+    """First fit: no smaller arena passes; best fit and two-ended: sim --min-arena's figure."""
+    layout = advice.layout
+    if layout.policy == "first":
+        assert not advisor.fits_at(layout, advice.arena - advisor.STEP, trace)
+    else:
+        assert advice.arena == simulate.min_arena(simulate.umalloc_factory(layout), trace,
+                                                  step=advisor.SIM_STEP)
 
 
 def test_the_search_does_not_depend_on_the_number_of_workers():
@@ -48,7 +58,7 @@ def test_the_search_does_not_depend_on_the_number_of_workers():
 def test_judge_finds_the_same_minimum_as_min_arena():
     trace = POOLS[1]
     layout = simulate.Layout(((18, 60), (60, 20)), "best")
-    want = simulate.min_arena(simulate.umalloc_factory(layout), trace, step=advisor.STEP)
+    want = simulate.min_arena(simulate.umalloc_factory(layout), trace, step=advisor.SIM_STEP)
     judge = advisor._Judge(trace, 1000)
     assert judge.exact(layout) == want
     assert advisor._Judge(trace, 1000).beats(layout, want + 400) == want
@@ -161,4 +171,4 @@ def test_advise_reports_the_best_layout_so_far_and_confirms_it_on_the_core():
     advice = advisor.advise(trace, budget=120, on_best=lambda arena, layout: seen.append(arena))
     assert seen and seen == sorted(seen, reverse=True) and seen[-1] >= advice.arena - advisor.STEP
     assert advisor.fits_at(advice.layout, advice.arena, trace)                 # the real core
-    assert not advisor.fits_at(advice.layout, advice.arena - advisor.STEP, trace)
+    _assert_smallest(advice, trace)

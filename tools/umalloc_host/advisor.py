@@ -36,6 +36,7 @@ def _block_align():
 
 ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the core takes any size
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
+SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -196,36 +197,13 @@ class _Judge:
                 return None
             if small == safe:       # proven: no size below fits, every size above does
                 return minarena.arena_for_heap(layout, small, STEP)
-        if hint:
-            return self._gallop(layout, hint)
+        # size-dependent placement: the bisection rule of `sim --min-arena`, so that the
+        # arena advised is the figure sim prints for the layout (a size between passing
+        # ones may fail; searching for the lowest passing size would advise a fragile one)
         try:
-            return bisect_min(lambda size: self.fits(layout, size), self.trace, STEP)
+            return bisect_min(lambda size: self.fits(layout, size), self.trace, SIM_STEP)
         except UserError:
             return None
-
-    def _gallop(self, layout, hint):
-        """Smallest fitting arena near a size expected to be close: steps of 1/128 of it,
-        doubling, to bracket the answer, then bisection (about 10 replays, not 16)."""
-        d = max(STEP, hint // 128 // STEP * STEP)
-        hi = hint // STEP * STEP
-        if self.fits(layout, hi):
-            lo = hi - d
-            while lo >= self.floor and self.fits(layout, lo):
-                hi, lo, d = lo, lo - 2 * d, 2 * d
-            lo = max(lo, self.floor - STEP)
-        else:
-            lo, hi = hi, hi + d
-            while not self.fits(layout, hi):
-                if hi >= umalloc.arena.MAX_ARENA:
-                    return None
-                lo, hi, d = hi, hi + 2 * d, 2 * d
-        while hi - lo > STEP:
-            mid = (lo + hi) // 2 // STEP * STEP
-            if self.fits(layout, mid):
-                hi = mid
-            else:
-                lo = mid
-        return hi
 
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
@@ -239,15 +217,15 @@ class _Judge:
 
 
 def _confirm(layout, arena, trace):
-    """The real core's smallest arena for the layout, starting from the model's answer:
-    normally one replay at `arena` (passes) and one a word below (fails)."""
-    if not fits_at(layout, arena, trace):
-        while not fits_at(layout, arena, trace):        # the model was wrong: climb
-            arena += STEP
-            if arena >= umalloc.arena.MAX_ARENA:
-                return None
-    while arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
-        arena -= STEP
+    """The model's answer, replayed on the real core: one replay when they agree (always,
+    in the tests); if the core fails there, the next size up where it passes."""
+    while not fits_at(layout, arena, trace):
+        arena += STEP
+        if arena >= umalloc.arena.MAX_ARENA:
+            return None
+    if layout.policy == "first" and arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
+        raise UserError("%s: the heap model and the real core disagree at %d bytes (%s); "
+                        "please report this trace" % (trace.name, arena - STEP, layout.describe()))
     return arena
 
 

@@ -89,11 +89,16 @@ def arena_for_heap(layout, heap, step=STEP):
             break
         size -= STEP
     # metadata grows in steps (a size class, a bitmap word), so the heap can lose a few
-    # bytes when the arena grows by one word: look a little lower too
-    for below in range(size - STEP, max(0, size - 16 * STEP), -STEP):
+    # bytes when the arena grows by one word, and a tiny arena may not hold its tables at
+    # one size but at a smaller one: look lower until 16 sizes in a row do not do
+    below, misses = size - STEP, 0
+    while below > 0 and misses < 16:
         h = heap_size(layout, below)
         if h is not None and h >= heap:
-            size = below
+            size, misses = below, 0
+        else:
+            misses += 1
+        below -= STEP
     return size
 
 
