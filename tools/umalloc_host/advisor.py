@@ -37,6 +37,7 @@ def _block_align():
 ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the core takes any size
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
 SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
+FINALISTS = 4            # climb ends whose sim --min-arena figures decide the advice
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -171,6 +172,7 @@ class _Judge:
         self.progress = progress
         self.model = minarena.ModelJudge(trace, self._count)
         self.known = {}    # layout key -> smallest arena, or None
+        self.ruled = {}    # layout key -> sim --min-arena's figure
         self.floor = max(STEP, trace.peak_live // STEP * STEP)   # nothing does with less than the peak
 
     def _count(self):
@@ -197,13 +199,49 @@ class _Judge:
                 return None
             if small == safe:       # proven: no size below fits, every size above does
                 return minarena.arena_for_heap(layout, small, STEP)
-        # size-dependent placement: the bisection rule of `sim --min-arena`, so that the
-        # arena advised is the figure sim prints for the layout (a size between passing
-        # ones may fail; searching for the lowest passing size would advise a fragile one)
-        try:
-            return bisect_min(lambda size: self.fits(layout, size), self.trace, SIM_STEP)
-        except UserError:
-            return None
+        if hint:                # during the search: the smallest passing size near the hint
+            return self._gallop(layout, hint)
+        return self.by_rule(layout)
+
+    def by_rule(self, layout):
+        """sim --min-arena's figure for the layout: its bisection, 8-byte steps, no hint.
+        Best fit and two-ended can fail between passing sizes, so this is what is advised
+        (the lowest passing size may have failing sizes just above it)."""
+        k = _key(layout)
+        if k not in self.ruled:
+            if layout.policy == "first":
+                self.ruled[k] = self.exact(layout)
+            else:
+                try:
+                    self.ruled[k] = bisect_min(lambda size: self.fits(layout, size), self.trace, SIM_STEP)
+                except UserError:
+                    self.ruled[k] = None
+        return self.ruled[k]
+
+    def _gallop(self, layout, hint):
+        """Smallest fitting arena near a size expected to be close: steps of 1/128 of it,
+        doubling, to bracket the answer, then bisection (about 10 replays, not 16)."""
+        d = max(STEP, hint // 128 // STEP * STEP)
+        hi = hint // STEP * STEP
+        if self.fits(layout, hi):
+            lo = hi - d
+            while lo >= self.floor and self.fits(layout, lo):
+                hi, lo, d = lo, lo - 2 * d, 2 * d
+            lo = max(lo, self.floor - STEP)
+        else:
+            lo, hi = hi, hi + d
+            while not self.fits(layout, hi):
+                if hi >= umalloc.arena.MAX_ARENA:
+                    return None
+                lo, hi, d = hi, hi + 2 * d, 2 * d
+        while hi - lo > STEP:
+            mid = (lo + hi) // 2 // STEP * STEP
+            if self.fits(layout, mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
 
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
@@ -624,7 +662,12 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                     shown = now[0]
                     on_best(now[0], now[1])
     done = [r for r in results if r[0] is not None]
-    best, layout, _, _, _ = min(done, key=lambda r: r[0])    # ties: the earlier climb
+    # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
+    ends = [(baseline, Layout((), "first", None, "advised"))]    # never worse than the heap alone
+    for r in sorted(done, key=lambda r: r[0])[:FINALISTS]:
+        if all(_key(r[1]) != _key(e[1]) for e in ends):
+            ends.append((judge.by_rule(r[1]), r[1]))
+    best, layout = min((e for e in reversed(ends) if e[0] is not None), key=lambda e: e[0])
     confirmed = _confirm(layout, best, trace)       # the real core has the last word
     if confirmed is None:
         raise UserError("%s: the real core finds no arena for the advised layout (%s); "
@@ -634,7 +677,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     for p in POLICIES:
         if p != layout.policy:
             other = _layout(layout.partitions, p, layout.small_threshold, layout.align)
-            tried.append((p, judge.exact(other, hint=best)))
+            tried.append((p, judge.by_rule(other)))
     layout.arena_size = best
     searched = {"layouts": sum(r[2] for r in results) + len(POLICIES),
                 "replays": judge.replays + sum(r[4] for r in results),
