@@ -37,7 +37,7 @@ def _block_align():
 ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the core takes any size
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
 SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
-FINALISTS = 4            # climb ends whose sim --min-arena figures decide the advice
+FINALISTS = 12           # climb ends whose sim --min-arena figures decide the advice
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
