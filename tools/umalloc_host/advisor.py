@@ -6,10 +6,12 @@ that is requested often, and whose live count stays steady, belongs in a
 partition sized to its peak live count; the rest belongs in the heap.  The
 search is empirical: every candidate layout (partition sizes and counts, heap
 policy, twoended small_threshold, heap align) is judged by the smallest arena
-with which the real umalloc code replays the trace with zero failures (the
-bisection of simulate.min_arena), not by a formula.  Hill climbs from a few
-starting layouts, then restarts near the best end found, run two at a time in
-worker processes within a budget of replays.
+with which it replays the trace with zero failures, on heapmodel (an exact model
+of the core's placement: one unbounded run per first-fit layout, a bisection for
+the others).  Hill climbs from a few starting layouts, then restarts near the
+best end found, run two at a time in worker processes within a budget of model
+replays.  The climbs' ends are ranked by `sim --min-arena`'s own bisection and
+the winner is replayed on the real core (lib/umalloc) before it is advised.
 
 Block sizes are exact (10-byte requests get 10-byte blocks) when the core takes
 any block size; ALIGN = 4 forces multiples of 4, as older cores require.

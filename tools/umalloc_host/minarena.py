@@ -140,8 +140,9 @@ class ModelJudge:
         return self._run(layout, heap).ok
 
     def min_heap(self, layout):
-        """(smallest heap that passes by bisection, heap from which every larger passes or None
-        when unproven); (None, None) when no heap does (a request over the 16 MiB limit)."""
+        """First fit only: (smallest heap that passes, heap from which every larger passes);
+        (None, None) when no heap does (a request over the 16 MiB limit).  The first is
+        the second unless a realloc grew a block in place past the highest byte used."""
         gran = layout.align or 4
         self.passes += 1
         if self.on_pass:
@@ -149,26 +150,9 @@ class ModelJudge:
         top = heapmodel.first_fit_top(self.events, layout.partitions, gran)
         if not top.ok:
             return None, None
-        if layout.policy == "first":
-            if top.maybe == top.top:
-                return top.top, top.top
-            return self._bisect(layout, top.maybe - gran, top.top, gran), top.top
-        # best fit and two-ended depend on the heap's size: start from first fit's answer
-        hi = max(gran, top.top)
-        d = max(gran, hi // 64 // gran * gran)
-        if self.heap_fits(layout, hi):
-            lo = hi - d
-            while lo > 0 and self.heap_fits(layout, lo):
-                hi, lo, d = lo, lo - 2 * d, 2 * d
-            lo = max(0, lo)
-        else:
-            lo = hi
-            hi = hi + d
-            while not self.heap_fits(layout, hi):
-                if hi >= MAX_ARENA:
-                    return None, None
-                lo, hi, d = hi, hi + 2 * d, 2 * d
-        return self._bisect(layout, lo, hi, gran), None
+        if top.maybe == top.top:
+            return top.top, top.top
+        return self._bisect(layout, top.maybe - gran, top.top, gran), top.top
 
     def _bisect(self, layout, lo, hi, gran):
         """lo fails (or is 0), hi fits: the smallest fitting heap, a multiple of gran."""

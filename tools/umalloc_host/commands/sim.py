@@ -33,8 +33,9 @@ def register(subparsers):
     p.add_argument("--policy", default=None, choices=list(simulate.POLICIES) + ["all"],
                    help="umalloc heap policy to replay (default: the layout's; 'all' asks each)")
     p.add_argument("--min-arena", action="store_true",
-                   help="also bisect the smallest arena with zero failures for each allocator and "
-                   "print it as a ratio to the trace's peak live bytes (1.00x is the physical limit)")
+                   help="also bisect the smallest arena with zero failures for each allocator, and find "
+                   "the size from which every larger arena passes (safe_from); print both as ratios to "
+                   "the trace's peak live bytes (1.00x is the physical limit)")
     p.add_argument("--png", metavar="OUT", help="draw the comparison into this PNG file")
     p.set_defaults(func=run)
 

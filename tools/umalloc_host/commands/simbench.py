@@ -35,7 +35,6 @@ def run(args):
     rows = [r for r in RUNS if args.only in (None, r[1])]
     print("umalloc simbench: family %s, seed %d; wall-clock seconds per command (file parsing included)"
           % (args.family, args.seed), flush=True)
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for command, events, goal in rows:
             trace = families.generate(args.family, events, args.seed)
@@ -50,7 +49,6 @@ def run(args):
             if code:
                 raise UserError("`umalloc %s` failed on %s (exit %d)" % (" ".join(argv), path.name, code))
             summary = _summary(command, out.getvalue())
-            results.append((command, events, took, goal, summary))
             print("%-16s %9d events  %6.1f s (cpu %5.1f s)  goal %3d s  %-6s %s"
                   % (command, events, took, cpu, goal, "met" if took <= goal else "MISSED", summary),
                   flush=True)
