@@ -40,6 +40,7 @@ ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
 SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
 FINALISTS = 12           # climb ends whose sim --min-arena figures decide the advice
+LONG_FINALISTS = 1       # ... on traces over LONG events (each figure is a bisection)
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -526,8 +527,12 @@ class Advice:
             lo = s
         if not self.layout.partitions:
             lines.append("no partition pays for itself: each would reserve blocks the heap can share")
-        lines.append("policy %s: smallest arena of the policies tried with these partitions (%s)"
-                     % (self.layout.policy, ", ".join("%s %d" % kv for kv in sorted(self.tried))))
+        if len(self.tried) > 1:
+            lines.append("policy %s: smallest arena of the policies tried with these partitions (%s)"
+                         % (self.layout.policy, ", ".join("%s %d" % kv for kv in sorted(self.tried))))
+        else:
+            lines.append("policy %s: the search's choice (on a trace this long the other policies are "
+                         "not measured again with these partitions)" % self.layout.policy)
         if self.layout.small_threshold is not None:
             lines.append("small_threshold %d: twoended places blocks of up to %d B (header included) "
                          "top-down, larger ones bottom-up" % ((self.layout.small_threshold,) * 2))
@@ -666,7 +671,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
     ends = [(baseline, Layout((), "first", None, "advised"))]    # never worse than the heap alone
-    for r in sorted(done, key=lambda r: r[0])[:FINALISTS]:
+    for r in sorted(done, key=lambda r: r[0])[:FINALISTS if len(trace) <= LONG else LONG_FINALISTS]:
         if all(_key(r[1]) != _key(e[1]) for e in ends):
             ends.append((judge.by_rule(r[1]), r[1]))
     best, layout = min((e for e in reversed(ends) if e[0] is not None), key=lambda e: e[0])
@@ -677,7 +682,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     best = confirmed
     tried = [(layout.policy, best)]
     for p in POLICIES:
-        if p != layout.policy:
+        if p != layout.policy and len(trace) <= LONG:     # long traces: the time goes to the search
             other = _layout(layout.partitions, p, layout.small_threshold, layout.align)
             tried.append((p, judge.by_rule(other)))
     layout.arena_size = best

@@ -72,24 +72,36 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
     two = policy == "twoended"
     best = policy == "best"
 
+    sized = policy != "first"      # first fit walks `sizes` and needs no size order
+
     def add_hole(b, s):
         i = bisect_left(starts, b)
         starts.insert(i, b)
         sizes.insert(i, s)
         ends[b + s] = b
-        insort(bysize, (s, b))
+        if sized:
+            insort(bysize, (s, b))
 
     def drop_hole(i):
         b = starts.pop(i)
         s = sizes.pop(i)
         del ends[b + s]
-        del bysize[bisect_left(bysize, (s, b))]
+        if sized:
+            del bysize[bisect_left(bysize, (s, b))]
         return b, s
 
     def heap_malloc(need):
-        if not bysize or bysize[-1][0] < need:
+        if not sized:                  # first fit: the lowest hole that fits, if any
+            i = 0
+            for s in sizes:
+                if s >= need:
+                    break
+                i += 1
+            else:
+                return -1
+        elif not bysize or bysize[-1][0] < need:
             return -1
-        if best:
+        elif best:
             s, b = bysize[bisect_left(bysize, (need, -1))]
             i = bisect_left(starts, b)
         elif two and need <= small:
