@@ -98,3 +98,16 @@ def test_gentrace_writes_the_family_trace_the_tools_read(tmp_path, capsys):
     assert traces.load(str(out)).events == families.generate("netbuf", 300, 4).events
     assert main(["gentrace", "netbuf", "--events", "0"]) == 2
     assert "--events must be at least 1" in capsys.readouterr().err
+
+
+def test_the_unbounded_run_settles_every_heap_outside_its_growth_ranges():
+    trace = families.generate("netbuf", 900, 6)                 # buffers grown by realloc
+    run = heapmodel.first_fit_top(trace.events)
+    assert run.unsure                                            # some growth set a new top
+    settled = 0
+    for heap in range(max(0, run.top - 3000), run.top + 200, 4):
+        known = run.decided(heap)
+        if known is not None:
+            settled += 1
+            assert known == heapmodel.replay(trace.events, (), heap).ok, heap
+    assert settled > 500

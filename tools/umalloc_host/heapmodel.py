@@ -37,10 +37,21 @@ class Result:
     maybe: in an unbounded first-fit run, the smallest heap that might also replay cleanly
     (top, unless a realloc grew a block in place past the highest byte used so far: a
     heap ending below that block would have moved it instead, and may do well);
-    failed_at: index of the failing event, or None."""
+    failed_at: index of the failing event, or None; unsure: the [a, b) ranges of heaps
+    whose first step past their end was such a growth (every other heap below top fails:
+    its first step past the end was a malloc, which finds no block there)."""
 
-    def __init__(self, ok, top, maybe, failed_at):
+    def __init__(self, ok, top, maybe, failed_at, unsure=()):
         self.ok, self.top, self.maybe, self.failed_at = ok, top, maybe, failed_at
+        self.unsure = unsure
+
+    def decided(self, heap):
+        """True/False when the unbounded run settles whether `heap` passes, else None."""
+        if heap >= self.top:
+            return True
+        if any(a <= heap < b for a, b in self.unsure):
+            return None
+        return False
 
 
 def heap_need(n, gran):
@@ -69,6 +80,7 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
         bysize.append((heap, 0))
     top = 0
     maybe = None
+    unsure = []                    # heaps in [a, b) meet an in-place growth first, not a malloc
     two = policy == "twoended"
     best = policy == "best"
 
@@ -196,6 +208,7 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
                 if end > top:
                     if maybe is None:
                         maybe = top     # a bounded heap of this size moves the block instead
+                    unsure.append((top, end))
                     top = end
                 live[ident] = p
                 continue
@@ -205,13 +218,13 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
                     free(p)
                 p = q
         if p is None:
-            return Result(False, top, maybe, index)
+            return Result(False, top, maybe, index, unsure)
         live[ident] = p
         if p >= 0:
             end = p + used[p]
             if end > top:
                 top = end
-    return Result(True, top, top if maybe is None else maybe, None)
+    return Result(True, top, top if maybe is None else maybe, None, unsure)
 
 
 def first_fit_top(events, partitions=(), gran=4):

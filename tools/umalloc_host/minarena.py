@@ -176,10 +176,16 @@ def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     real core), safe from the model's proof (first fit) or samples (other policies)."""
     from .simulate import bisect_min
     judge = ModelJudge(trace, on_pass)
+    unbounded = None
+    if layout.policy == "first":
+        unbounded = heapmodel.first_fit_top(trace.events, layout.partitions, layout.align or 4)
 
     def fits(size):
         h = heap_size(layout, size)
-        return h is not None and judge.heap_fits(layout, h)
+        if h is None:
+            return False
+        known = unbounded.decided(h) if unbounded is not None and unbounded.ok else None
+        return known if known is not None else judge.heap_fits(layout, h)
     if layout.policy == "first":
         small_heap, safe_heap = judge.min_heap(layout)
         if small_heap is None:
