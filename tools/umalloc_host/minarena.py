@@ -152,15 +152,17 @@ class ModelJudge:
             return None, None
         if top.maybe == top.top:
             return top.top, top.top
-        return self._bisect(layout, top.maybe - gran, top.top, gran), top.top
+        return self._bisect(layout, top.maybe - gran, top.top, gran, top), top.top
 
-    def _bisect(self, layout, lo, hi, gran):
-        """lo fails (or is 0), hi fits: the smallest fitting heap, a multiple of gran."""
+    def _bisect(self, layout, lo, hi, gran, unbounded):
+        """lo fails (or is 0), hi fits: the smallest fitting heap, a multiple of gran; a
+        replay only where the unbounded run leaves it open."""
         while hi - lo > gran:
             mid = (lo + hi) // 2 // gran * gran
             if mid <= lo:
                 break
-            if self.heap_fits(layout, mid):
+            known = unbounded.decided(mid)
+            if known if known is not None else self.heap_fits(layout, mid):
                 hi = mid
             else:
                 lo = mid
