@@ -35,7 +35,17 @@ def test_advised_layouts_replay_cleanly_within_1_15_peak():
         a.check()
         assert r["failed"] == 0 and r["fails"] == 0
         assert advice.arena <= advice.baseline          # never worse than the heap alone
-        assert not advisor.fits_at(layout, advice.arena - advisor.STEP, trace)   # the smallest
+        _assert_smallest(advice, trace)
+
+
+def _assert_smallest(advice, trace):
+    """First fit: no smaller arena passes; best fit and two-ended: sim --min-arena's figure."""
+    layout = advice.layout
+    if layout.policy == "first":
+        assert not advisor.fits_at(layout, advice.arena - advisor.STEP, trace)
+    else:
+        assert advice.arena == simulate.min_arena(simulate.umalloc_factory(layout), trace,
+                                                  step=advisor.SIM_STEP)
 
 
 def test_the_search_does_not_depend_on_the_number_of_workers():
@@ -48,7 +58,7 @@ def test_the_search_does_not_depend_on_the_number_of_workers():
 def test_judge_finds_the_same_minimum_as_min_arena():
     trace = POOLS[1]
     layout = simulate.Layout(((18, 60), (60, 20)), "best")
-    want = simulate.min_arena(simulate.umalloc_factory(layout), trace, step=advisor.STEP)
+    want = simulate.min_arena(simulate.umalloc_factory(layout), trace, step=advisor.SIM_STEP)
     judge = advisor._Judge(trace, 1000)
     assert judge.exact(layout) == want
     assert advisor._Judge(trace, 1000).beats(layout, want + 400) == want
@@ -138,3 +148,27 @@ def test_advise_command_writes_a_layout_sim_accepts(tmp_path, capsys):
     assert main(["sim", str(trace_path), "--layout", str(out)]) == 0
     assert main(["advise", str(trace_path), "--arena", "100"]) == 2
     assert "raise --arena" in capsys.readouterr().err
+
+
+def test_advise_takes_zero_size_blocks_and_names_requests_no_arena_holds(tmp_path, capsys):
+    # issue 13: a freed zero-size block crashed the placement bound; an oversized request crashed advise
+    zero = traces.parse("a 0 0\nf 0\na 1 10\na 2 0\nr 2 30\nr 2 0\nf 1\na 3 10\nf 2\n", "zero")
+    for policy in ("first", "best"):
+        assert advisor.ideal_arena(zero, policy) == 40
+    advice = advisor.advise(zero, budget=60)
+    assert traces.replays_cleanly(_arena(advice.layout), zero)
+    assert "placement alone" in "\n".join(advice.reasons())
+    huge = tmp_path / "huge.trace"
+    huge.write_text("a 0 100\na 1 %d\nf 0\n" % umalloc.arena.MAX_ARENA)
+    assert main(["advise", str(huge)]) == 2
+    err = capsys.readouterr().err
+    assert "event 2 asks for %d bytes" % umalloc.arena.MAX_ARENA in err and "Traceback" not in err
+
+
+def test_advise_reports_the_best_layout_so_far_and_confirms_it_on_the_core():
+    seen = []
+    trace = POOLS[0]
+    advice = advisor.advise(trace, budget=120, on_best=lambda arena, layout: seen.append(arena))
+    assert seen and seen == sorted(seen, reverse=True) and seen[-1] >= advice.arena - advisor.STEP
+    assert advisor.fits_at(advice.layout, advice.arena, trace)                 # the real core
+    _assert_smallest(advice, trace)

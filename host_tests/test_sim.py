@@ -107,3 +107,29 @@ def test_sim_user_errors(tmp_path, capsys):
     assert "bad partitions" in capsys.readouterr().err
     assert main(["sim", str(_write(tmp_path, SMALL)), "--arena", "64"]) == 2
     assert "give a larger --arena" in capsys.readouterr().err
+
+
+def test_sim_min_arena_prints_the_band(tmp_path, capsys):
+    trace = traces.generate(seed=9, events=600, max_live=40, sizes=(6, 20, 40, 90, 300))
+    path = _write(tmp_path, trace)
+    assert main(["sim", str(path), "--min-arena", "--policy", "all"]) == 0
+    rows = {r["allocator"]: r for r in _table(capsys.readouterr().out)}
+    for label, row in rows.items():
+        smallest, safe = int(row["min_arena"]), int(row["safe_from"])
+        assert trace.peak_live <= smallest <= safe, label
+    first = rows["umalloc/first"]
+    assert first["band"] == "proven"
+    make = simulate.umalloc_factory(simulate.Layout(umalloc.arena.DEFAULT_PARTITIONS, "first"))
+    assert int(first["min_arena"]) == simulate.min_arena(make, trace)      # the same bisection rule
+    for size in range(int(first["safe_from"]), int(first["safe_from"]) + 160, 4):
+        assert simulate.fits(make, size, trace), size
+    assert rows["buddy"]["band"].startswith("sampled..")
+
+
+def test_sim_min_arena_names_a_request_no_arena_holds(tmp_path, capsys):
+    path = tmp_path / "huge.trace"
+    path.write_text("a 0 10\na 1 20000000\nf 0\n")
+    assert main(["sim", str(path), "--min-arena"]) == 2
+    assert "event 2 asks for 20000000 bytes" in capsys.readouterr().err
+    assert main(["sim", str(path), "--arena", "4096"]) == 0          # a plain replay counts it failed
+    assert _table(capsys.readouterr().out)[0]["failed"] == "1"

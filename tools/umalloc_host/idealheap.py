@@ -37,6 +37,8 @@ def ideal_arena(trace, policy="first"):
         return a
 
     def give(a, n):
+        if n == 0:               # a zero-byte block holds no space: nothing to give back
+            return
         k = bisect.bisect(free, [a, -1])
         free.insert(k, [a, a + n])
         if k + 1 < len(free) and free[k + 1][0] == a + n:

@@ -129,13 +129,13 @@ def try_build(layout, size):
     return True
 
 
-def try_replay(make, size, trace):
+def try_replay(make, size, trace, frag_every=1):
     """Replay figures, or None when the allocator cannot even be built at this size."""
     try:
         alloc = make(size)
     except (umalloc.MemError, ValueError):
         return None
-    return traces.replay(alloc, trace)
+    return traces.replay(alloc, trace, frag_every)
 
 
 def fits(make, size, trace):
@@ -152,13 +152,19 @@ def min_arena(make, trace, step=8, on_step=None, hint=None):
     Bisection assumes a bigger arena never fails where a smaller one succeeded,
     which holds for these allocators in practice; the answer is verified to succeed.
     """
+    return bisect_min(lambda size: fits(make, size, trace), trace, step, on_step, hint)
+
+
+def bisect_min(fits_at, trace, step=8, on_step=None, hint=None):
+    """The bisection rule every min-arena figure uses, whatever answers `fits_at(size)`:
+    from the peak (a multiple of step) double until a size fits, then halve the interval."""
     lo = max(step, (trace.peak_live // step) * step)     # nothing can do with less than the peak
-    if fits(make, lo, trace):
+    if fits_at(lo):
         return lo
     hi = lo * 2
-    if hint and hint > lo and fits(make, hint, trace):
+    if hint and hint > lo and fits_at(hint):
         hi = hint     # a known good size (the best so far) narrows the search
-    while not fits(make, hi, trace):
+    while not fits_at(hi):
         lo, hi = hi, hi * 2
         if hi > (1 << 24):
             raise UserError("%s: no arena below 16 MiB replays without failures" % trace.name)
@@ -166,7 +172,7 @@ def min_arena(make, trace, step=8, on_step=None, hint=None):
             on_step()
     while hi - lo > step:
         mid = ((lo + hi) // 2 // step) * step
-        if fits(make, mid, trace):
+        if fits_at(mid):
             hi = mid
         else:
             lo = mid

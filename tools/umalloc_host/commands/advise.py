@@ -25,12 +25,23 @@ def register(subparsers):
 
 
 def run(args):
+    import sys
+    import time
     checks.arena_size(args.arena)            # before the search, not after it
     checks.output_file(args.output, "-o")
     trace = traces.load(args.trace)
     from ..progress import steps
-    with steps("searching layouts (replays)", advisor.progress_total(trace)) as advance:
-        advice = advisor.advise(trace, progress=advance)
+    t0 = time.monotonic()
+
+    def best_so_far(arena, layout):
+        print("  %5.1f s  best so far: %d B (%.2fx peak live): %s"
+              % (time.monotonic() - t0, arena, arena / max(1, trace.peak_live), layout.describe()),
+              file=sys.stderr, flush=True)
+    print("%s: %d events, peak live %d bytes; searching layouts..." % (trace.name, len(trace), trace.peak_live),
+          file=sys.stderr, flush=True)
+    with steps("searching layouts (model replays)", advisor.progress_total(trace)) as advance:
+        advice = advisor.advise(trace, progress=advance, on_best=best_so_far)
+    searched = time.monotonic() - t0
     layout = advice.layout
     if args.arena is not None:
         if args.arena < advice.arena:
@@ -48,6 +59,7 @@ def run(args):
     print("%s: proposed layout %s" % (trace.name, layout.describe()))
     for line in advice.reasons():
         print("  " + line)
+    print("  time: %.1f s searching (%d events), %.1f s in all" % (searched, len(trace), time.monotonic() - t0))
     text = json.dumps(layout.to_json())
     print(text)
     if args.output:
