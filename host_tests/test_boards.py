@@ -185,9 +185,9 @@ def test_one_partition_notation_block_size_first(capsys):
     """boards, sim, advise and demo all write partitions as `16x64` = 64 blocks of 16 bytes."""
     from umalloc_host.cli import main
     from umalloc_host.notation import partitions_text
-    from umalloc_host.simulate import DEFAULT_LAYOUT
+    from umalloc_host.simulate import Layout
     assert partitions_text(((16, 64), (64, 32))) == "16x64 64x32"
-    assert DEFAULT_LAYOUT.describe().startswith("16x64 64x32,")
+    assert Layout(((16, 64), (64, 32)), "first", None, "t").describe().startswith("16x64 64x32,")
     assert main(["boards"]) == 0
     out = capsys.readouterr().out
     assert "partitions (block size x count)" in out
