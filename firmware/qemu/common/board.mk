@@ -12,9 +12,10 @@ CFLAGS += -include $(UMALLOC_QEMU_COMMON)/umalloc_board.h
 
 LDSCRIPT = mcu/arm/mps2.ld
 # --wrap hooks the board into the port without patching MicroPython: boot.py/main.py
-# after mp_init, Ctrl-C and the idle scheduler in the UART reads, machine.Timer on SysTick.
+# after mp_init, Ctrl-C and the idle scheduler in the UART reads and in sleep_ms,
+# machine.Timer on SysTick.
 LDFLAGS += -Wl,--wrap=mp_init -Wl,--wrap=mp_deinit -Wl,--wrap=uart_rx_chr -Wl,--wrap=uart_rx_any
-LDFLAGS += -Wl,--wrap=SysTick_Handler -Wl,--wrap=gc_collect_end
+LDFLAGS += -Wl,--wrap=SysTick_Handler -Wl,--wrap=gc_collect_end -Wl,--wrap=mp_hal_delay_ms
 
 SRC_C += $(UMALLOC_QEMU_COMMON)/umalloc_board.c shared/runtime/softtimer.c shared/runtime/mpirq.c
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/$(GCHELPER).o

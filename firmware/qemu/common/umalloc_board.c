@@ -59,6 +59,17 @@ void umalloc_board_poll_uart(void) {
     }
 }
 
+// time.sleep_ms() and friends: while waiting, run timer callbacks and notice
+// Ctrl-C, as a real port's delay does (the port's own loop only spins).
+void mp_hal_delay_ms(mp_uint_t ms);
+void __wrap_mp_hal_delay_ms(mp_uint_t ms) {
+    mp_uint_t start = mp_hal_ticks_ms();
+    while (mp_hal_ticks_ms() - start < ms) {
+        umalloc_board_poll_uart();
+        mp_handle_pending(MP_HANDLE_PENDING_CALLBACKS_AND_EXCEPTIONS);
+    }
+}
+
 // -- machine.Timer: soft timers, checked on every SysTick (1 ms) --
 
 static volatile uint32_t timer_due_ms;
