@@ -130,3 +130,40 @@ def test_fixture_gives_a_fresh_heap_after_deploy_app(m0plus, tmp_path):
                            "--port", m0plus.port, "--board", "qemu", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert "2 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_vboard_qemu_command_runs_the_image_on_a_pty(tmp_path):
+    import os
+    import signal
+    image = _image("qemu-m0plus", "m0plus")
+    env = dict(os.environ, UMALLOC_VBOARD_PORT_FILE=str(tmp_path / "vboard.port"))
+    proc = subprocess.Popen([sys.executable, "-m", "umalloc_host.cli", "vboard", "--qemu", str(image),
+                             "--icount", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("QEMU board on /dev/pts/") and "icount shift=4" in first, first
+        port = first.split()[3]
+        assert (tmp_path / "vboard.port").read_text().strip() == port
+        with Board(port, timeout=10) as b:
+            assert "Cortex-M0+" in b.eval("__import__('os').uname().machine")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not (tmp_path / "vboard.port").exists()
+    assert not os.path.exists(port)                # QEMU is gone, and its pty with it
+
+
+def test_vboard_qemu_command_errors_are_one_line(tmp_path):
+    bogus = tmp_path / "firmware.elf"
+    bogus.write_bytes(b"not an elf")
+    for argv, said in ((["--qemu", str(tmp_path / "none.elf")], "make -C firmware qemu"),
+                       (["--qemu", str(bogus)], "not an ARM ELF image"),
+                       (["--icount", "3"], "only applies to a QEMU board")):
+        done = subprocess.run([sys.executable, "-m", "umalloc_host.cli", "vboard"] + argv,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
