@@ -172,6 +172,21 @@ def board(_umalloc_session):
     return _umalloc_session.board
 
 
+def reset_fresh(board):
+    """Soft reset to the heap a board has without an app, then `import umalloc`.
+
+    A soft reset runs boot.py, and `deploy --app`'s boot.py reserves the default
+    arena (64 KB of a 192 KB heap) for the board's program.  Tests want the heap
+    without it: /umalloc_skipboot tells firmware/boot.py to skip one boot (boot.py
+    deletes it); an arena that another boot.py made is released.
+    """
+    board.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
+               " open('/umalloc_skipboot', 'w').close()")
+    board.reset()
+    board.exec("import umalloc\nif umalloc.default_arena() is not None:\n"
+               " umalloc._default = None\nimport gc\ngc.collect()")
+
+
 @pytest.fixture
 def umalloc_board(_umalloc_session):
     """A Board with umalloc deployed, soft-reset before the test: fresh heap, umalloc importable."""
@@ -180,16 +195,8 @@ def umalloc_board(_umalloc_session):
         state.open()
     state.deploy()
     from .board import DeviceError
-    # A soft reset runs boot.py, and `deploy --app`'s boot.py reserves the default
-    # arena (64 KB of a 192 KB heap) for the board's program.  The tests want the
-    # heap a board has without it: this file tells firmware/boot.py to skip one
-    # boot (it deletes it); an arena that another boot.py made is released.
-    state.board.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
-                     " open('/umalloc_skipboot', 'w').close()")
-    state.board.reset()
     try:
-        state.board.exec("import umalloc\nif umalloc.default_arena() is not None:\n"
-                         " umalloc._default = None\nimport gc\ngc.collect()")
+        reset_fresh(state.board)
     except DeviceError as exc:
         if "ImportError" in exc.exception_line and state.config.getoption("no_deploy"):
             pytest.fail("umalloc is not installed on %s and --no-deploy was given: run "
