@@ -111,7 +111,9 @@ def test_busy_port_says_close_the_other_program(vboard, capsys):
     assert err.count("\n") == 1 and "close any other program" in err
 
 
-def test_no_port_says_how_to_find_one(capsys):
+def test_no_port_says_how_to_find_one(capsys, monkeypatch, tmp_path):
+    from umalloc_host import serialsource
+    monkeypatch.setattr(serialsource, "VBOARD_PORT_FILE", tmp_path / "none")   # no vboard running
     assert main(["deploy"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "umalloc devices" in err and "umalloc vboard" in err
