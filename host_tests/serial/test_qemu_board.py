@@ -86,6 +86,7 @@ def test_deploy_onto_frozen_firmware_writes_only_the_config(m0plus_frozen):
     assert info["files"] == 1 and "(frozen)" in info["file"]
     assert any("frozen into this firmware" in line for line in said), said
     assert any("board: qemu (detected" in line for line in said), said
+    assert any("umalloc_board.py frozen in" in line for line in said), said   # make config's
     with Board(m0plus_frozen.port, timeout=20) as b:
         assert "umalloc" not in b.fs_ls("lib") and "umalloc.new" not in b.fs_ls("lib")
         assert {"boot.py", "main.py"} <= set(b.fs_ls("/"))

@@ -142,21 +142,30 @@ try:
     _v = getattr(_u, '__version__', '?')
 except ImportError:
     _v = None
+try:
+    import umalloc_board
+    del sys.modules['umalloc_board']
+    _c = True
+except ImportError:
+    _c = False
 sys.path[:] = _p
 _drop()
 _lib = [i for i, d in enumerate(_p) if d in ('lib', '/lib')]
 _fz = _p.index('.frozen') if '.frozen' in _p else None
-print(repr(_v if _v is not None and _fz is not None and (not _lib or _fz < _lib[0]) else None))
-del _p, _v, _lib, _fz, _drop
+_first = _fz is not None and (not _lib or _fz < _lib[0])
+print(repr((_v if _v is not None and _first else None, _c and _first)))
+del _p, _v, _c, _lib, _fz, _first, _drop
 """
 
 
-def frozen_version(link):
-    """umalloc's version when the firmware has it frozen in (shadowing :lib), else None."""
+def frozen_state(link):
+    """(umalloc's version or None, config frozen too) for what the firmware has frozen in
+    ahead of :lib on sys.path."""
     try:
-        return devlink.ast.literal_eval(link.exec(_FROZEN_PROBE).strip().splitlines()[-1])
-    except (DeviceError, ValueError, SyntaxError, IndexError):
-        return None
+        version, config = devlink.ast.literal_eval(link.exec(_FROZEN_PROBE).strip().splitlines()[-1])
+    except (DeviceError, ValueError, SyntaxError, IndexError, TypeError):
+        return None, False
+    return version, bool(config)
 
 
 def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=None,
@@ -179,13 +188,16 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
         if profile is None:
             profile = profiles.load(detect_board(link))
             say("board: %s (detected; pass --board to choose)" % profile["name"])
-        frozen = frozen_version(link)
+        frozen, config_frozen = frozen_state(link)
         if frozen is not None:
             # Nothing to copy: the firmware's umalloc would shadow it anyway.
             files, info = [], check_device(link, profile, mode)
             say("umalloc %s is frozen into this firmware: not copying the package (it would "
                 "never be imported); writing only the board config%s"
                 % (frozen, " and the app" if with_app else ""))
+            if config_frozen:
+                say("note: the firmware also has umalloc_board.py frozen in, and boot.py uses "
+                    "that arena layout; rebuild the firmware to change it")
         else:
             files = local_files(profile, mode, progress)
             info = check_device(link, profile, mode, [f for f, _ in files] if mode == "mpy" else ())
