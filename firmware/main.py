@@ -15,4 +15,8 @@ else:
     # Periodic frames from a timer: the REPL stays usable meanwhile.
     reporter = umalloc.Reporter(_arena, period_ms=_period)
     reporter.start()
-    print("umalloc: reporting every %d ms; reporter.stop() ends it" % _period)
+    if reporter.mode == "poll":    # firmware with neither machine.Timer nor _thread
+        print("umalloc: no timer on this firmware; call reporter.poll() in your loop "
+              "to report every %d ms" % _period)
+    else:
+        print("umalloc: reporting every %d ms; reporter.stop() ends it" % _period)

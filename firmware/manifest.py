@@ -5,8 +5,25 @@ import os
 
 _board = os.environ.get("UMALLOC_BOARD", "pico")
 
-# Keep everything the port freezes by default (asyncio, _boot.py, ...).
-include("$(PORT_DIR)/boards/manifest.py")
+
+def _found(path):
+    """Does a manifest path like "$(PORT_DIR)/boards/manifest.py" name an existing file?
+
+    The manifest API has no exists(); `include` is a method of MicroPython's
+    ManifestFile, whose _resolve_path expands the $(...) variables.  Where it
+    cannot be asked (another tool running this file), assume the file is there.
+    """
+    resolve = getattr(getattr(include, "__self__", None), "_resolve_path", None)
+    return os.path.exists(resolve(path)) if resolve else True
+
+
+# Keep everything the board or port freezes by default (asyncio, _boot.py, ...):
+# the board's own manifest when it has one (it includes the port's), else the
+# port's.  Some ports have neither (qemu): then there is nothing to keep.
+if _found("$(BOARD_DIR)/manifest.py"):
+    include("$(BOARD_DIR)/manifest.py")
+elif _found("$(PORT_DIR)/boards/manifest.py"):
+    include("$(PORT_DIR)/boards/manifest.py")
 
 package("umalloc", base_path="../lib")
 

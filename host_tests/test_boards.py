@@ -193,3 +193,24 @@ def test_one_partition_notation_block_size_first(capsys):
     assert "partitions (block size x count)" in out
     pico = profiles.load("pico")["arena"]["partitions"]
     assert partitions_text(pico) in out
+
+
+def test_boot_skips_the_arena_once_when_a_test_session_asks(tmp_path):
+    """The pytest plugin's fresh heap: /umalloc_skipboot makes one boot leave the heap alone."""
+    from umalloc_host.unixport import find_micropython
+    shutil.copytree(LIB_DIR / "umalloc", tmp_path / "lib" / "umalloc")
+    (tmp_path / "lib" / "umalloc_board.py").write_text(profiles.config_module(profiles.load("pico")))
+    shutil.copy(FIRMWARE_DIR / "boot.py", tmp_path / "boot.py")
+    (tmp_path / "umalloc_skipboot").write_text("")
+    code = ("import vfs, sys\nvfs.mount(vfs.VfsPosix('.'), '/')\n"   # the folder as the board's /
+            "exec(open('/boot.py').read(), {})\n"
+            "print('loaded', sorted(k for k in sys.modules if k.startswith('umalloc')))\n")
+    run = lambda: subprocess.run([find_micropython(), "-X", "heapsize=192k", "-c", code],  # noqa: E731
+                                 cwd=tmp_path, env={"MICROPYPATH": "lib"}, capture_output=True,
+                                 text=True, timeout=60)
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "loaded []" in done.stdout                 # skipped: nothing imported, no arena
+    assert not (tmp_path / "umalloc_skipboot").exists()          # used up
+    done = run()
+    assert "'umalloc'" in done.stdout                  # the next boot reserves it again

@@ -111,7 +111,9 @@ def test_busy_port_says_close_the_other_program(vboard, capsys):
     assert err.count("\n") == 1 and "close any other program" in err
 
 
-def test_no_port_says_how_to_find_one(capsys):
+def test_no_port_says_how_to_find_one(capsys, monkeypatch, tmp_path):
+    from umalloc_host import serialsource
+    monkeypatch.setattr(serialsource, "VBOARD_PORT_FILE", tmp_path / "none")   # no vboard running
     assert main(["deploy"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "umalloc devices" in err and "umalloc vboard" in err
@@ -125,7 +127,7 @@ def test_nonexistent_port(capsys):
 
 def test_unknown_board(capsys):
     assert main(["deploy", "--port", "/dev/ttyNOPE9", "--board", "arduino"]) == 2
-    assert "known boards: esp32, pico, unix" in capsys.readouterr().err
+    assert "known boards: esp32, pico, qemu, unix" in capsys.readouterr().err
 
 
 def test_device_that_is_not_micropython(capsys):
@@ -204,7 +206,8 @@ def test_refuses_circuitpython_and_names_the_right_board():
         deployer.check_device(_ProbeOnly("RP2040", "circuitpython", 0), profiles.load("pico"),
                               "py")
     esp = _ProbeOnly("esp32", "micropython", 6 | 3 << 8 | 10 << 10)
-    with pytest.raises(UserError, match="runs xtensawin code but --board pico .* --board esp32"):
+    with pytest.raises(UserError, match="runs xtensawin code, which cannot load --board pico's "
+                       "armv6m code: pass --board esp32"):
         deployer.check_device(esp, profiles.load("pico"), "mpy", _built("armv6m"))
     assert deployer.detect_board(esp) == "esp32"
     assert deployer.detect_board(_ProbeOnly("rp2", "micropython", 6 | 3 << 8 | 4 << 10)) == "pico"
@@ -224,3 +227,23 @@ def test_redeploy_while_the_boot_app_is_reporting():
             assert b"@UM1 " in s.read(8192)     # the app is reporting
         info = deployer.deploy(vb.port, board="unix", mode="py", progress=None)
         assert info["file"].endswith("lib/umalloc/__init__.py")
+
+
+def test_thumb_boards_load_older_thumb_code_as_micropython_does():
+    """Issue 10, item 3: MicroPython's MPY_FEATURE_ARCH_TEST, not an exact match."""
+    from umalloc_host.errors import UserError
+    assert profiles.loads_on("armv6m", "armv7em") and profiles.loads_on("armv6m", "armv7m")
+    assert profiles.loads_on("armv7m", "armv7emdp") and profiles.loads_on(None, "xtensawin")
+    assert not profiles.loads_on("armv7em", "armv6m")          # newer code, older core
+    assert not profiles.loads_on("armv6m", "xtensawin") and not profiles.loads_on("x64", "x86")
+    stm32 = _ProbeOnly("pyboard", "micropython", 6 | 3 << 8 | 7 << 10)    # armv7emsp
+    info = deployer.check_device(stm32, profiles.load("pico"), "mpy", _built("armv6m"))
+    assert info["platform"] == "pyboard"                       # accepted, nothing refused
+    assert deployer.detect_board(stm32) == "pico"              # a profile whose code it loads
+    m0 = _ProbeOnly("rp2", "micropython", 6 | 3 << 8 | 4 << 10)
+    with pytest.raises(UserError, match="runs armv6m code, which cannot load"):
+        deployer.check_device(m0, profiles.load("pico"), "mpy", _built("armv7em"))
+    qemu_m3 = _ProbeOnly("qemu", "micropython", 6 | 3 << 8 | 5 << 10)    # armv7m
+    assert deployer.detect_board(qemu_m3) == "qemu"
+    with pytest.raises(UserError, match="cannot tell which board"):
+        deployer.detect_board(_ProbeOnly("webassembly", "micropython", 6))

@@ -7,10 +7,27 @@ import subprocess
 from umalloc_host import FIRMWARE_DIR, LIB_DIR, REPO_ROOT
 
 
-def _run_manifest(board):
+class _Manifest:
+    """Stands in for MicroPython's ManifestFile: records calls, expands $(VAR) paths."""
+
+    def __init__(self, calls, path_vars):
+        self.calls, self._path_vars = calls, path_vars
+
+    def _resolve_path(self, path):
+        for name, value in self._path_vars.items():
+            path = path.replace("$(%s)" % name, value)
+        return os.path.abspath(path)
+
+    def include(self, *a, **k):
+        self.calls.append(("include", a, k))
+
+
+def _run_manifest(board, path_vars=None):
     calls = []
     api = {name: (lambda *a, _n=name, **k: calls.append((_n, a, k)))
            for name in ("include", "package", "module", "require", "metadata")}
+    if path_vars is not None:       # as MicroPython runs it: include is a bound method
+        api["include"] = _Manifest(calls, path_vars).include
     old_cwd, old_env = os.getcwd(), os.environ.get("UMALLOC_BOARD")
     os.environ["UMALLOC_BOARD"] = board
     os.chdir(FIRMWARE_DIR)
@@ -31,7 +48,7 @@ def _run_manifest(board):
 
 def test_manifest_freezes_the_package_and_keeps_the_port_defaults():
     calls = _run_manifest("no-such-board")
-    assert ("include", "$(PORT_DIR)/boards/manifest.py", None) in calls
+    assert ("include", "$(BOARD_DIR)/manifest.py", None) in calls     # cannot check: assume it
     assert ("package", "umalloc", str(LIB_DIR)) in calls
     assert not any(name == "module" for name, _, _ in calls)    # no config made for this board
 
@@ -51,3 +68,17 @@ def test_make_config_for_an_unknown_board_fails_and_leaves_nothing():
                            "PY=" + os.sys.executable], capture_output=True, text=True)
     assert done.returncode != 0 and "unknown board 'nope'" in done.stderr
     assert not (REPO_ROOT / "build" / "firmware" / "nope").exists()
+
+
+def test_manifest_includes_what_the_port_and_board_have(tmp_path):
+    """Issue 10, item 2: the qemu port has no boards/manifest.py; rp2's RPI_PICO has no board one."""
+    port, board = tmp_path / "port", tmp_path / "port" / "boards" / "B"
+    board.mkdir(parents=True)
+    where = {"PORT_DIR": str(port), "BOARD_DIR": str(board)}
+    includes = lambda: [c for c in _run_manifest("pico", where) if c[0] == "include"]  # noqa: E731
+    assert includes() == []                                   # neither: nothing to keep, no error
+    (port / "boards" / "manifest.py").write_text("")
+    assert includes() == [("include", "$(PORT_DIR)/boards/manifest.py", None)]
+    (board / "manifest.py").write_text("")                    # the board's includes the port's
+    assert includes() == [("include", "$(BOARD_DIR)/manifest.py", None)]
+    assert ("package", "umalloc", str(LIB_DIR)) in _run_manifest("pico", where)

@@ -219,6 +219,7 @@ def test_encode_can_end_the_line_itself():
 
 def test_reporter_timer_mode_sends_outside_the_interrupt():
     import sys
+    import umalloc.reporter           # loaded lazily by umalloc.Reporter(): maybe not yet
     mod = sys.modules["umalloc.reporter"]
     queued = []
 

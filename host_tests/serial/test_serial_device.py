@@ -3,6 +3,7 @@
 import time
 
 from umalloc_host.board import BoardTimeout, DeviceError
+from umalloc_host.pytest_plugin import reset_fresh
 
 FREE_AFTER_GC = "(__import__('gc').collect(), __import__('gc').mem_free())[1]"
 
@@ -38,7 +39,7 @@ def test_soft_reset_in_the_middle_gives_back_the_heap(umalloc_board):
     b.exec("a = umalloc.Arena(64 * 1024, partitions=((16, 64),))\np = a.malloc(1000)")
     during = b.eval(FREE_AFTER_GC)
     assert before - during >= 64 * 1024
-    b.reset()
+    reset_fresh(b)              # a soft reset, without deploy --app's boot.py arena
     try:
         b.exec("a")
     except DeviceError as exc:

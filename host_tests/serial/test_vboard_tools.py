@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import serial
 
 from umalloc_host.board import Board
 from umalloc_host.vboard import VirtualBoard
@@ -201,3 +202,16 @@ def test_a_child_that_cannot_start_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="exited at once"):
         board.start()
     assert board.pid is None and board.port is not None and not os.path.exists(board.port)
+
+
+def test_friendly_repl_lines_end_in_crlf_like_a_board(vb):
+    """issue 12, item 8: `mpremote repl` staircased because lines ended in a bare \\n."""
+    with serial.Serial(vb.port, timeout=0.3) as s:
+        s.write(b"\r\x02")                     # friendly REPL
+        time.sleep(0.5)
+        s.read(4096)
+        s.write(b"for i in range(3): print('line', i)\r\r")
+        time.sleep(1.0)
+        out = s.read(4096)
+    assert b"line 2" in out, out
+    assert out.count(b"\n") >= 3 and out.count(b"\n") == out.count(b"\r\n"), out

@@ -9,8 +9,11 @@ How Reporter.start() keeps time, by what the firmware has:
     micropython.schedule(), so the frame is encoded outside the interrupt, where
     allocating is allowed (encoding needs stats() and map(), which allocate).
   * no machine.Timer (the unix port, CPython): a _thread that sends a frame every
-    period_ms.  Without _thread either, start() raises OSError: then await
-    run_async() in your asyncio loop, or call poll() from your main loop.
+    period_ms.
+  * neither (minimal ports): start() sends one frame and leaves the reporter in
+    mode "poll": call poll() from your main loop (it sends when period_ms has
+    passed), or await run_async() in your asyncio loop.  It does not raise: a
+    boot script that starts a Reporter must not die on such a board.
 Frames are never sent from inside a hard IRQ and never under heap_lock.
 """
 
@@ -111,7 +114,11 @@ class Reporter:
         return False
 
     def start(self):
-        """Start periodic frames (machine.Timer, else a thread); returns self."""
+        """Start periodic frames (machine.Timer, else a thread, else "poll" mode); returns self.
+
+        After start(), `mode` says how: "timer", "thread", or "poll" when the
+        firmware has neither and frames go out only from your poll() calls.
+        """
         if self.running:
             return self
         self.running = True
@@ -127,9 +134,9 @@ class Reporter:
         try:
             import _thread
         except ImportError:
-            self.running = False
-            raise OSError("no machine.Timer and no _thread here: await Reporter.run_async() "
-                          "or call Reporter.poll() from your loop")
+            self.mode = "poll"
+            self._safe_send()
+            return self
         self.mode = "thread"
         _thread.start_new_thread(self._thread_loop, ())
         return self

@@ -81,11 +81,12 @@ def check_device(link, profile, mode, mpy_files=()):
     if mode == "mpy" and mpy_files:
         mpy_version, mpy_sub, built_arch = mpy_header(mpy_files)
         dev_arch = profiles.arch_from_mpy_tag(tag)
-        if built_arch and dev_arch != built_arch:
-            hint = [n for n in profiles.names() if profiles.mpy_arch(profiles.load(n)) == dev_arch
+        if built_arch and not profiles.loads_on(built_arch, dev_arch):
+            hint = [n for n in profiles.names()
+                    if profiles.loads_on(profiles.mpy_arch(profiles.load(n)), dev_arch)
                     ] if dev_arch else []
             raise UserError(
-                "the board (%s) runs %s code but --board %s builds for %s: %s"
+                "the board (%s) runs %s code, which cannot load --board %s's %s code: %s"
                 % (platform, dev_arch or "no native", profile["name"], built_arch,
                    "pass --board %s" % hint[0] if hint else "deploy with --source"))
         if (tag & 0xFF) != mpy_version or (built_arch and ((tag >> 8) & 3) != mpy_sub):
@@ -103,7 +104,12 @@ def _probe(link):
 
 
 def detect_board(link):
-    """The profile name that matches the connected device (by sys.platform and native arch)."""
+    """The profile name that matches the connected device.
+
+    By sys.platform first (rp2 -> pico, qemu -> qemu), else the profile whose
+    .mpy code the device loads: its own arch, or for a Thumb board (an STM32
+    reports armv7emsp) an older Thumb arch, as MicroPython itself allows.
+    """
     platform, _impl, tag, _version = _probe(link)
     arch = profiles.arch_from_mpy_tag(tag)
     for name in profiles.names():
@@ -111,11 +117,55 @@ def detect_board(link):
         port = {"unix": "linux"}.get(prof["micropython_port"], prof["micropython_port"])
         if port == platform:
             return name
-    for name in profiles.names():
-        if arch and profiles.load(name)["mpy_arch"] == arch:
-            return name
+    loadable = [name for name in profiles.names()
+                if profiles.load(name)["mpy_arch"] != "host"
+                and profiles.loads_on(profiles.load(name)["mpy_arch"], arch)]
+    exact = [name for name in loadable if profiles.load(name)["mpy_arch"] == arch]
+    if arch and (exact or loadable):
+        return (exact or loadable)[0]
     raise UserError("cannot tell which board this is (sys.platform %r, native arch %s): pass "
                     "--board (see `umalloc boards`)" % (platform, arch or "none"))
+
+
+# Is umalloc frozen into the firmware, and found before :lib?  (Then a copy in
+# :lib would never be imported.)  Looks in '.frozen' alone, then puts sys.path back.
+_FROZEN_PROBE = """import sys
+def _drop():
+    for _k in list(sys.modules):
+        if _k == 'umalloc' or _k.startswith('umalloc.'):
+            del sys.modules[_k]
+_drop()
+_p = sys.path[:]
+sys.path[:] = ['.frozen']
+try:
+    import umalloc as _u
+    _v = getattr(_u, '__version__', '?')
+except ImportError:
+    _v = None
+try:
+    import umalloc_board
+    del sys.modules['umalloc_board']
+    _c = True
+except ImportError:
+    _c = False
+sys.path[:] = _p
+_drop()
+_lib = [i for i, d in enumerate(_p) if d in ('lib', '/lib')]
+_fz = _p.index('.frozen') if '.frozen' in _p else None
+_first = _fz is not None and (not _lib or _fz < _lib[0])
+print(repr((_v if _v is not None and _first else None, _c and _first)))
+del _p, _v, _c, _lib, _fz, _first, _drop
+"""
+
+
+def frozen_state(link):
+    """(umalloc's version or None, config frozen too) for what the firmware has frozen in
+    ahead of :lib on sys.path."""
+    try:
+        version, config = devlink.ast.literal_eval(link.exec(_FROZEN_PROBE).strip().splitlines()[-1])
+    except (DeviceError, ValueError, SyntaxError, IndexError, TypeError):
+        return None, False
+    return version, bool(config)
 
 
 def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=None,
@@ -138,22 +188,37 @@ def deploy(port, board="unix", mode="mpy", use_ampy=False, progress=print, baud=
         if profile is None:
             profile = profiles.load(detect_board(link))
             say("board: %s (detected; pass --board to choose)" % profile["name"])
-        files = local_files(profile, mode, progress)
-        info = check_device(link, profile, mode, [f for f, _ in files] if mode == "mpy" else ())
+        frozen, config_frozen = frozen_state(link)
+        if frozen is not None:
+            # Nothing to copy: the firmware's umalloc would shadow it anyway.
+            files, info = [], check_device(link, profile, mode)
+            say("umalloc %s is frozen into this firmware: not copying the package (it would "
+                "never be imported); writing only the board config%s"
+                % (frozen, " and the app" if with_app else ""))
+            if config_frozen:
+                say("note: the firmware also has umalloc_board.py frozen in, and boot.py uses "
+                    "that arena layout; rebuild the firmware to change it")
+        else:
+            files = local_files(profile, mode, progress)
+            info = check_device(link, profile, mode, [f for f, _ in files] if mode == "mpy" else ())
         info["board"] = profile["name"]
         say("device: %s (sys.platform %s), via %s on %s"
             % (info["version"].split("; ")[-1], info["platform"], link.name, port))
-        total = _copy(link, files, profile, say)
+        if frozen is not None:
+            total = _copy_config(link, profile, say)
+        else:
+            total = _copy(link, files, profile, say)
         if with_app:
             _copy_app(link, say)
-        umalloc_version, where = _verify(link, mode)
+        umalloc_version, where = _verify(link, mode, frozen=frozen is not None)
     finally:
         if own_link:
             link.close()
     seconds = time.monotonic() - started
     say("verified: `import umalloc` -> version %s from %s; Arena malloc/free/check ok"
         % (umalloc_version, where))
-    say("deployed %d files, %d bytes to :%s in %.1f s" % (len(files) + 1, total, REMOTE_DIR, seconds))
+    say("deployed %d files, %d bytes to :%s in %.1f s" % (
+        len(files) + 1, total, REMOTE_DIR if files else CONFIG_PATH, seconds))
     return {"files": len(files) + 1, "bytes": total, "seconds": seconds, "file": where,
             "version": umalloc_version, "device": info}
 
@@ -195,10 +260,25 @@ def _copy(link, files, profile, say):
             raise UserError("the board's filesystem is full: delete files (mpremote fs ls / rm) "
                             "and deploy again; a partial copy is in :%s" % STAGING_DIR) from None
         raise
+    _say_config(profile, say)
+    return total
+
+
+def _copy_config(link, profile, say):
+    """Only :lib/umalloc_board.py (frozen firmware): what boot.py reads."""
+    config = profiles.config_module(profile).encode()
+    devlink.mkdirs(link, "lib")
+    devlink.write_file(link, CONFIG_PATH + ".new", config)
+    devlink.remove_tree(link, CONFIG_PATH)
+    devlink.rename(link, CONFIG_PATH + ".new", CONFIG_PATH)
+    _say_config(profile, say)
+    return len(config)
+
+
+def _say_config(profile, say):
     say("  config                        -> :%s (arena %d bytes, %d partitions, policy %s)" % (
         CONFIG_PATH, profile["arena"]["arena_size"], len(profile["arena"]["partitions"]),
         profile["arena"]["policy"]))
-    return total
 
 
 def _copy_app(link, say):
@@ -211,7 +291,7 @@ def _copy_app(link, say):
         say("  app    %-16s %6d bytes -> :%s" % (name, len(data), name))
 
 
-def _verify(link, mode):
+def _verify(link, mode, frozen=False):
     try:
         out = link.exec(_VERIFY).strip().splitlines()
         version, where = devlink.ast.literal_eval(out[-1])
@@ -223,6 +303,8 @@ def _verify(link, mode):
                             "smaller" % last) from None
         raise UserError("copied, but `import umalloc` failed on the device (%s); check that "
                         "lib is on the board's sys.path" % last) from None
+    if frozen:
+        return version, "%s (frozen)" % where
     ext = ".mpy" if mode == "mpy" else ".py"
     if REMOTE_DIR + "/" not in str(where) or not str(where).endswith(ext):
         raise UserError("copied, but the device imports umalloc from %s, not the new :%s/*%s "

@@ -1,6 +1,6 @@
 """Board profiles (boards/<name>.json): arena layout, mpy-cross arch, USB ids, flasher.
 
-    load("pico") -> dict        names() -> ["esp32", "pico", "unix"]
+    load("pico") -> dict        names() -> ["esp32", "pico", "qemu", "unix"]
 
 A profile that is broken (hand-edited JSON) fails here with a message naming the
 file and the field, so nothing later has to second-guess its values.
@@ -120,6 +120,22 @@ def arch_from_mpy_tag(tag):
     """mpy-cross arch name from sys.implementation._mpy (None when no native code)."""
     index = (int(tag) >> 10) & 0xF
     return MPY_ARCHS[index] if 0 < index < len(MPY_ARCHS) else None
+
+
+# MicroPython's rule (py/persistentcode.h, MPY_FEATURE_ARCH_TEST): a Thumb device loads
+# native code of its own arch or of any older Thumb arch (armv6m runs on armv7em);
+# every other arch must match exactly.
+_THUMB = ("armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp")
+
+
+def loads_on(code_arch, device_arch):
+    """Can a device whose native arch is `device_arch` load .mpy code built for `code_arch`?"""
+    if code_arch is None:
+        return True                      # bytecode only: any arch
+    if code_arch == device_arch:
+        return True
+    return (code_arch in _THUMB and device_arch in _THUMB
+            and _THUMB.index(code_arch) <= _THUMB.index(device_arch))
 
 
 def usb_ids(profile):

@@ -1,14 +1,17 @@
 """pytest plugin (entry point `umalloc`): test MicroPython code on a board over serial.
 
-Options: --port PORT (or env UMALLOC_PORT), --board NAME, --baud N, --no-deploy,
---board-timeout SECONDS.  Without --port a virtual board (the MicroPython unix
-port behind a pty, see umalloc_host.vboard) is started for the session — only
-if some test asks for the `board` or `umalloc_board` fixture.
+Options: --port PORT (or env UMALLOC_PORT), --qemu IMAGE (or env UMALLOC_QEMU_IMAGE),
+--board NAME, --baud N, --no-deploy, --board-timeout SECONDS.  Without --port a
+virtual board is started for the session — only if some test asks for the `board`
+or `umalloc_board` fixture: the MicroPython unix port behind a pty (see
+umalloc_host.vboard), or with --qemu a bare-metal MicroPython image in QEMU (see
+umalloc_host.qemuboard; build one with `make -C firmware qemu`).
 
 Fixtures:
   board          a connected umalloc_host.board.Board (raw REPL), shared by the session
   umalloc_board  the same, with lib/umalloc deployed once per session and the
-                 board soft-reset before each test (fresh heap, no arena left over)
+                 board soft-reset before each test (fresh heap, no arena left over:
+                 an arena a boot.py reserved at reset is released again)
 Markers:
   board          the test needs a device (added automatically to tests using the fixtures)
   hardware       only meaningful on real silicon: skipped on the virtual board
@@ -33,9 +36,13 @@ def pytest_addoption(parser):
     group.addoption("--port", default=os.environ.get("UMALLOC_PORT"), metavar="PORT",
                     help="serial port of a MicroPython board, e.g. /dev/ttyACM0 (env UMALLOC_PORT); "
                     "default: start a virtual board (MicroPython unix port on a pty)")
+    group.addoption("--qemu", dest="umalloc_qemu", metavar="IMAGE",
+                    default=os.environ.get("UMALLOC_QEMU_IMAGE"),
+                    help="instead of the unix-port virtual board, run this MicroPython firmware.elf "
+                    "in qemu-system-arm (env UMALLOC_QEMU_IMAGE; `make -C firmware qemu` builds one)")
     group.addoption("--board", dest="umalloc_board_name", default=None, metavar="NAME",
-                    help="board profile used to deploy umalloc (pico, esp32, unix); default: "
-                    "detected, or 'unix' for the virtual board")
+                    help="board profile used to deploy umalloc (pico, esp32, qemu, unix); default: "
+                    "detected, or 'unix' / 'qemu' for the virtual boards")
     group.addoption("--baud", type=int, default=115200, help="serial speed (default 115200)")
     group.addoption("--no-deploy", action="store_true",
                     help="use the umalloc already on the board instead of copying lib/umalloc")
@@ -52,6 +59,8 @@ def pytest_configure(config):
     if port and "://" not in port and not os.path.exists(port):
         raise pytest.UsageError("--port %s does not exist: list boards with `umalloc devices`, "
                                 "or leave out --port to use the virtual board" % port)
+    if port and config.getoption("umalloc_qemu"):
+        raise pytest.UsageError("give --port or --qemu, not both")
     if config.getoption("board_timeout") <= 0:
         raise pytest.UsageError("--board-timeout must be a positive number of seconds")
 
@@ -91,11 +100,21 @@ class _Session:
         self.deployed = False
 
     def start(self):
-        if not self.port:
+        if not self.port and self.config.getoption("umalloc_qemu"):
+            from .qemuboard import QemuBoard
+            self.virtual = QemuBoard(self.config.getoption("umalloc_qemu")).start()
+            self.port = self.virtual.port
+        elif not self.port:
             from .vboard import VirtualBoard
             self.virtual = VirtualBoard().start()
             self.port = self.virtual.port
         self.open()
+
+    @property
+    def default_board_name(self):
+        if self.virtual is None:
+            return None                      # a real board: deploy detects it
+        return "qemu" if self.config.getoption("umalloc_qemu") else "unix"
 
     def open(self):
         from .board import Board
@@ -119,7 +138,7 @@ class _Session:
             return
         from . import deploy
         started = time.monotonic()
-        name = self.config.getoption("umalloc_board_name") or ("unix" if self.virtual else None)
+        name = self.config.getoption("umalloc_board_name") or self.default_board_name
         self.close_board()    # deploy opens the port itself
         try:
             deploy.deploy(self.port, board=name, mode="mpy", progress=None,
@@ -153,6 +172,21 @@ def board(_umalloc_session):
     return _umalloc_session.board
 
 
+def reset_fresh(board):
+    """Soft reset to the heap a board has without an app, then `import umalloc`.
+
+    A soft reset runs boot.py, and `deploy --app`'s boot.py reserves the default
+    arena (64 KB of a 192 KB heap) for the board's program.  Tests want the heap
+    without it: /umalloc_skipboot tells firmware/boot.py to skip one boot (boot.py
+    deletes it); an arena that another boot.py made is released.
+    """
+    board.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
+               " open('/umalloc_skipboot', 'w').close()")
+    board.reset()
+    board.exec("import umalloc\nif umalloc.default_arena() is not None:\n"
+               " umalloc._default = None\nimport gc\ngc.collect()")
+
+
 @pytest.fixture
 def umalloc_board(_umalloc_session):
     """A Board with umalloc deployed, soft-reset before the test: fresh heap, umalloc importable."""
@@ -160,10 +194,9 @@ def umalloc_board(_umalloc_session):
     if state.board is None:
         state.open()
     state.deploy()
-    state.board.reset()
     from .board import DeviceError
     try:
-        state.board.exec("import umalloc")
+        reset_fresh(state.board)
     except DeviceError as exc:
         if "ImportError" in exc.exception_line and state.config.getoption("no_deploy"):
             pytest.fail("umalloc is not installed on %s and --no-deploy was given: run "

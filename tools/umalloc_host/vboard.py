@@ -17,6 +17,11 @@ terminal, but it differs from a board in three ways this module hides:
   (/proc/PID/status; micropython.kbd_intr(-1) removes it, and then 0x03 is data):
   otherwise SIGINT would kill it, so the byte is passed on as data.
 * A crash or kill of the process is a "hard reset": it restarts with its banner.
+* Its output ends lines with a bare ``\n`` (its terminal is raw); a board's USB
+  serial sends ``\r\n``, and terminals (``mpremote repl``) staircase without the
+  ``\r``.  In the friendly REPL we add it.  The raw REPL is passed through byte
+  for byte: there output may be binary (mpremote's mount protocol), and tools
+  accept either line ending.
 
 The user/tool gets the slave side of an OUTER pty (we keep a slave fd open so the
 path stays valid across restarts); each micropython process runs on its own
@@ -134,6 +139,7 @@ class VirtualBoard:
         self._wake_r = self._wake_w = None
         self._raw_mode = False      # was the child last seen in the raw REPL?
         self._tail = b""
+        self._last_out = b""        # last byte sent to the user (a \r before a chunk's \n)
         self._ready = False         # has the child shown a prompt since it started?
         self._pending = b""         # user bytes held until the child is ready for them
         self._spawned_at = 0.0
@@ -353,6 +359,25 @@ class VirtualBoard:
                 return
             view = view[n:]
 
+    def _board_line_ends(self, data, was_raw):
+        """Friendly-REPL output with \r\n line ends, as a board sends it (raw REPL untouched)."""
+        if was_raw:
+            return data
+        cut = data.find(RAW_BANNER)          # entering the raw REPL: cook only what came before
+        head, rest = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+        out = bytearray()
+        prev = self._last_out
+        for i in range(len(head)):
+            byte = head[i:i + 1]
+            if byte == b"\n" and prev != b"\r":
+                out += b"\r"
+            out += byte
+            prev = byte
+        out += rest
+        if out:
+            self._last_out = bytes(out[-1:])
+        return bytes(out)
+
     def _note_mode(self, data):
         """Remember whether the child sits in the raw or the friendly REPL (for soft reset)."""
         text = self._tail + data
@@ -409,8 +434,9 @@ class VirtualBoard:
                     except OSError:     # EIO: the child closed its terminal (exited)
                         data = b""
                     if data:
+                        was_raw = self._raw_mode
                         self._note_mode(data)
-                        self._send_outer(data)
+                        self._send_outer(self._board_line_ends(data, was_raw))
                         self._flush_pending()
                     else:
                         self._restart()

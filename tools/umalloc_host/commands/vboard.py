@@ -1,4 +1,7 @@
-"""`umalloc vboard`: run the virtual board (MicroPython unix port behind a pty) until Ctrl-C."""
+"""`umalloc vboard`: run the virtual board (MicroPython unix port behind a pty) until Ctrl-C.
+
+With --qemu IMAGE it runs a bare-metal MicroPython image in QEMU instead (see qemuboard.py).
+"""
 
 import os
 import re
@@ -7,6 +10,7 @@ import sys
 import time
 
 from ..errors import UserError
+from ..qemuboard import QemuBoard
 from ..vboard import VirtualBoard
 
 _HEAP = re.compile(r"^\d+[kKmM]?$")
@@ -21,6 +25,13 @@ def register(subparsers):
         "unchanged.  The board's filesystem is a sandbox folder.  Stop it with Ctrl-C.")
     p.add_argument("--heap", default="192k", metavar="SIZE",
                    help="MicroPython heap size, passed as -X heapsize (default 192k, about a Pico)")
+    p.add_argument("--qemu", metavar="IMAGE",
+                   help="run this MicroPython firmware.elf in qemu-system-arm (mps2-an385) instead "
+                   "of the unix port: a bare-metal Cortex-M0+/M3 board; build one with "
+                   "`make -C firmware qemu MPY_DIR=...`")
+    p.add_argument("--icount", type=int, metavar="SHIFT",
+                   help="with --qemu: QEMU's clock counts instructions (-icount shift=SHIFT, one "
+                   "instruction = 2**SHIFT ns), so timings repeat from run to run")
     p.add_argument("--root", metavar="DIR",
                    help="folder used as the board's filesystem (kept afterwards); "
                    "default: a temporary folder removed on exit")
@@ -28,6 +39,10 @@ def register(subparsers):
 
 
 def run(args):
+    if args.icount is not None and not args.qemu:
+        raise UserError("--icount only applies to a QEMU board: add --qemu IMAGE")
+    if args.qemu:
+        return run_qemu(args)
     if not _HEAP.match(args.heap):
         raise UserError("--heap %r is not a size: use a number of bytes with an optional k or m, "
                         "e.g. --heap 192k" % args.heap)
@@ -53,6 +68,33 @@ def run(args):
                 print("board reset (%d so far)" % restarts, flush=True)
     except KeyboardInterrupt:
         print("stopping the virtual board", file=sys.stderr)
+        return 0
+    finally:
+        board.stop()
+        _withdraw(port_file, board.port)
+
+
+def run_qemu(args):
+    if args.root or args.heap != "192k":
+        raise UserError("--root and --heap are for the unix-port board; a QEMU image has its own "
+                        "RAM disk and heap (set in firmware/qemu/common/board.mk)")
+    board = QemuBoard(args.qemu, icount=args.icount)
+    board.start()
+    port_file = _announce(board.port)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        print("QEMU board on %s  (%s%s)" % (board.port, board.image,
+                                           ", icount shift=%d" % args.icount if args.icount is not None else ""))
+        print("try:  mpremote connect %s exec \"import os; print(os.uname())\"" % board.port)
+        print("      umalloc deploy --port %s" % board.port)
+        print("Ctrl-C stops it.", flush=True)
+        while board.running:
+            time.sleep(0.5)
+        print("the QEMU board stopped (machine.reset() or a crash); run `umalloc vboard --qemu` again",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopping the QEMU board", file=sys.stderr)
         return 0
     finally:
         board.stop()
