@@ -88,7 +88,7 @@ class Arena:
     """One bytearray holding fixed partitions and a heap; all state inside it."""
 
     def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
-                 buf=None, debug=False, trace=0, small_threshold=256, lock=None):
+                 buf=None, debug=False, trace=0, small_threshold=256, lock=None, irq=True):
         if buf is None:
             if not _is_int(size):
                 raise TypeError("Arena(size) needs an int size or buf=bytearray")
@@ -113,6 +113,8 @@ class Arena:
         if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
             raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
         self._lock = lock if lock is not None else Nothing()
+        # irq=False: never touched from an interrupt handler, so no masking (faster on a board)
+        self._irq = bool(irq)
         self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)
         # what the core's closures hold: the arena's address, and its word view
         # (so they keep the buffer alive) with, on a board, the IRQ switches
@@ -222,7 +224,7 @@ class Arena:
         C.st(w, C.H_PSTART, pstart)
         C.st(w, C.H_META, pstart)
         C.st(w, C.H_CLASSES, classes)
-        C.st(w, C.H_IRQ, 1 if IRQ else 0)
+        C.st(w, C.H_IRQ, 1 if IRQ and self._irq else 0)
         C.st(w, C.H_NCLASSES, nclasses)
         if heap_end > heap_start:
             hsize = heap_end - heap_start
