@@ -103,24 +103,6 @@ E_CORRUPT = const(-121)
 
 
 @micropython.viper
-def parity(v: int) -> int:
-    """1 when v has an odd number of set bits."""
-    v = v ^ (v >> 16)
-    v = v ^ (v >> 8)
-    v = v ^ (v >> 4)
-    v = v ^ (v >> 2)
-    v = v ^ (v >> 1)
-    return v & 1
-
-
-@micropython.viper
-def seal(v: int) -> int:
-    """Header word with its parity bit set so the word has even parity."""
-    v = v & (PARITY - 1)
-    return v | (int(parity(v)) << 29)
-
-
-@micropython.viper
 def _bit(w, bitmap: int, i: int, value: int):
     h = ptr32(w)
     k = (bitmap >> 2) + (i >> 5)
@@ -128,12 +110,6 @@ def _bit(w, bitmap: int, i: int, value: int):
         h[k] = h[k] | (1 << (i & 31))
     else:
         h[k] = h[k] & (-1 - (1 << (i & 31)))
-
-
-@micropython.viper
-def test_bit(w, bitmap: int, i: int) -> int:
-    h = ptr32(w)
-    return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
 
 
 # -- heap ---------------------------------------------------------------------
@@ -293,90 +269,6 @@ def _find(w, need: int, small: int) -> int:
             best = b
         k += 1
     return best
-
-
-@micropython.viper
-def heap_block(w, p: int) -> int:
-    """Block offset for payload p if p is a live heap block, else a negative error."""
-    h = ptr32(w)
-    b = p - 4
-    start = h[H_HEAP_START]
-    if b < start or b >= h[H_HEAP_END]:
-        return E_ADDR
-    gshift = h[H_GRAN_SHIFT]
-    i = (b - start) >> gshift
-    if (i << gshift) + start != b:
-        return E_PBLK
-    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
-        return E_PBLK
-    v = h[b >> 2]
-    if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
-        return E_CORRUPT
-    if (v & USED) == 0:
-        return E_DOUBLE
-    return b
-
-
-@micropython.viper
-def heap_resize(w, p: int, n: int) -> int:
-    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot."""
-    h = ptr32(w)
-    b = p - 4
-    v = h[b >> 2]
-    size = v & SIZE_MASK
-    gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
-    if need < MIN_BLOCK:
-        need = MIN_BLOCK
-    end = h[H_HEAP_END]
-    nb = b + size
-    nsize = 0
-    if nb < end:
-        if (h[nb >> 2] & USED) == 0:
-            nsize = h[nb >> 2] & SIZE_MASK
-    avail = size + nsize
-    if need > avail:
-        return 0
-    bitmap = h[H_HBITMAP] >> 2
-    gshift = h[H_GRAN_SHIFT]
-    if nsize:                            # absorb the free neighbour; any tail goes back
-        _remove(w, nb, nsize)
-        i = (nb - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-    rest = avail - need
-    after = b + avail                    # the block above whatever we end up with
-    if rest >= MIN_BLOCK:
-        r = b + need
-        i = (r - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
-        _insert(w, r, rest)
-        if nsize == 0 and after < end:   # it was used-below, now free-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = need
-    else:
-        if nsize != 0 and after < end:   # it was free-below, now used-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = avail
-    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
-    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
-    if free < h[H_MIN_FREE]:
-        h[H_MIN_FREE] = free
-    return 1
-
-
-@micropython.viper
-def owner(w, p: int) -> int:
-    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
-    h = ptr32(w)
-    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
-        return 0
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if p >= h[d + PD_START] and p < h[d + PD_END]:
-            return d
-        d += PD_WORDS
-    return E_ADDR
 
 
 # -- entry points bound to one arena ------------------------------------------
@@ -818,27 +710,6 @@ def fill(b, off: int, n: int, value: int):
         off += 1
 
 
-@micropython.viper
-def first_not(b, off: int, n: int, value: int) -> int:
-    """Offset of the first byte in [off, off+n) that is not `value`, or -1."""
-    m = ptr8(b)
-    end = off + n
-    while off < end:
-        if m[off] != value:
-            return off
-        off += 1
-    return -1
-
-
-@micropython.viper
-def move(b, dst: int, src: int, n: int):
-    m = ptr8(b)
-    i = 0
-    while i < n:
-        m[dst + i] = m[src + i]
-        i += 1
-
-
 # -- word access for the non-hot Python code (stats, check, layout) -----------
 
 @micropython.viper
@@ -853,20 +724,14 @@ def st(w, i: int, v: int):
     h[i] = v
 
 
-@micropython.viper
-def popcount(w, bitmap: int, nbits: int) -> int:
-    """Set bits among the first nbits of a bitmap (check() compares it with a walk)."""
-    h = ptr32(w)
-    k = bitmap >> 2
-    n = 0
-    while nbits > 0:
-        v = h[k]
-        if nbits < 32:
-            v = v & ((1 << nbits) - 1)
-        v = (v & 0xFFFF) | (((v >> 16) & 0xFFFF) << 16)  # no sign bits on 64-bit ports
-        while v:
-            v = v & (v - 1)
-            n += 1
-        nbits -= 32
-        k += 1
-    return n
+
+# -- cold helpers ---------------------------------------------------------------
+# parity, seal, test_bit, heap_block, heap_resize, owner, first_not, move and
+# popcount live in _corecold.py: `import umalloc` leaves their native code out
+# of RAM until realloc, view, size_of, debug mode or check() first asks for one.
+
+def __getattr__(name):
+    from . import _corecold
+    value = getattr(_corecold, name)
+    globals()[name] = value          # found here directly from now on
+    return value

@@ -113,6 +113,8 @@ class Arena:
         if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
             raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
         self._lock = lock if lock is not None else Nothing()
+        if lock is not None:      # threads: load the cold helpers now, imports are not thread-safe
+            C.owner
         # irq=False: never touched from an interrupt handler, so no masking (faster on a board)
         self._irq = bool(irq)
         self._layout(len(buf) & ~3, parts, POLICIES.index(policy), align, trace, small_threshold)

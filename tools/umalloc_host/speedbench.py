@@ -107,11 +107,21 @@ def median(xs):
     return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
 
 
+def ns_per_tick(output):
+    """The device clock's tick (CLOCK line): 1000 for ticks_us, 40 for QEMU's 25 MHz timer."""
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == "CLOCK":
+            return int(f[1])
+    return 1000
+
+
 def reduce(output):
     """{key: net ns per op}, fragment counts, reps, n from the speed phase's lines."""
     samples = {}
     frags = {}
     reps = n = None
+    tick = ns_per_tick(output)
     for line in output.splitlines():
         f = line.split()
         if not f:
@@ -125,8 +135,8 @@ def reduce(output):
     if n is None or "loop" not in samples:
         raise UserError("the benchmark output is incomplete; run it again (is the board busy?)")
     loop = median(samples["loop"])
-    net = {k: max(0.0, (median(v) - loop)) * 1000.0 / n for k, v in samples.items() if k != "loop"}
-    net["loop"] = loop * 1000.0 / n
+    net = {k: max(0.0, (median(v) - loop)) * tick / n for k, v in samples.items() if k != "loop"}
+    net["loop"] = loop * tick / n
     return net, frags, reps, n
 
 
@@ -141,15 +151,16 @@ def reduce_imports(output):
 
 
 def reduce_worst(output):
-    """(live GC bytes or None, {name: (ops, max us, p99.9 us)})."""
+    """(live GC bytes or None, {name: (ops, max us, p99.9 us)}), times from device ticks."""
     live = None
     worst = {}
+    tick = ns_per_tick(output)
     for line in output.splitlines():
         f = line.split()
         if len(f) == 3 and f[0] == "LIVE":
             live = int(f[1])
         elif len(f) == 5 and f[0] == "WORST":
-            worst[f[1]] = (int(f[2]), int(f[3]), int(f[4]))
+            worst[f[1]] = (int(f[2]), int(f[3]) * tick / 1000.0, int(f[4]) * tick / 1000.0)
     return live, worst
 
 
@@ -194,8 +205,8 @@ def _fraction(part, whole):
     if whole <= 0:
         return "n/a"
     if part <= 0:
-        return "< 1/%d" % whole        # below the 1 us tick
-    return "1/%d" % (whole // part) if part <= whole else "%.1fx" % (part / whole)
+        return "< 1/%d" % whole        # below the clock's tick
+    return "1/%d" % (whole / part) if part <= whole else "%.1fx" % (part / whole)
 
 
 def worst_table(worst):
@@ -207,10 +218,10 @@ def worst_table(worst):
             continue
         _, longest, p999 = worst[key]
         if key == "bytearray64" or base is None:
-            rows.append((what, "%d" % longest, "%d" % p999, "", "", "", ""))
+            rows.append((what, "%.1f" % longest, "%.1f" % p999, "", "", "", ""))
             continue
         ok = longest * WORST_GOAL <= base[1]
-        rows.append((what, "%d" % longest, "%d" % p999, _fraction(longest, base[1]),
+        rows.append((what, "%.1f" % longest, "%.1f" % p999, _fraction(longest, base[1]),
                      _fraction(p999, base[2]), "<= 1/%d" % WORST_GOAL,
                      "ok" if ok else "MISSED by %.1fx" % (longest * WORST_GOAL / base[1])))
     return rows

@@ -1,0 +1,229 @@
+"""The allocator's cold native helpers, loaded on first use (see _core.__getattr__).
+
+Realloc's in-place resize, the checks behind view() / size_of() / realloc() and
+debug mode, and check()'s bit counts: viper code that a plain malloc/free/get/put
+never runs, so `import umalloc` does not load it into RAM (a .mpy's native code
+lives on the GC heap).  These functions are moved unchanged from _core.py; the
+constants are _core's own (const() only inlines names defined in the same
+module; host_tests/test_bench.py checks the two lists agree).
+"""
+
+try:
+    import micropython
+    from micropython import const
+except ImportError:
+    from ._shim import micropython, const, ptr32, ptr8, uint
+
+from ._core import _insert, _remove   # heap_resize splits and merges like free()
+
+MAGIC = const(0x1D6A11C0)
+
+# Arena header word indexes.
+H_MAGIC = const(0)
+H_SIZE = const(1)
+H_NPARTS = const(2)
+H_HEAP_START = const(3)
+H_HEAP_END = const(4)
+H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
+H_NCLASSES = const(6)
+H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
+H_FREE_COUNT = const(8)    # number of free heap blocks
+H_MIN_FREE = const(9)      # lowest usable free seen (FreeRTOS "minimum ever free")
+H_FAIL = const(10)
+H_FAIL_FRAG = const(11)
+H_LIVE = const(12)         # live heap blocks
+H_POLICY = const(13)
+H_SMALL = const(14)        # twoended: requests up to this size go top-down
+H_DEBUG = const(15)
+H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+H_TRACE = const(17)        # byte offset of the trace ring
+H_TRACE_CAP = const(18)
+H_TRACE_POS = const(19)
+H_TRACE_COUNT = const(20)
+H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
+H_PSTART = const(22)       # first byte of partition blocks
+H_META = const(23)         # bytes of fixed metadata (header, descriptors, bitmaps, ring)
+H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
+H_PARTS = const(25)        # first partition descriptor
+HEADER_WORDS = const(25)
+
+# Partition descriptor word offsets.
+PD_SIZE = const(0)
+PD_NBLKS = const(1)
+PD_START = const(2)
+PD_END = const(3)
+PD_HEAD = const(4)
+PD_NFREE = const(5)
+PD_MIN = const(6)
+PD_FAIL = const(7)
+PD_BITMAP = const(8)
+PD_SHIFT = const(9)        # log2(block size) when it is a power of two, else 0 (divide)
+PD_WORDS = const(10)
+
+POLICY_FIRST = const(0)
+POLICY_BEST = const(1)
+POLICY_TWOENDED = const(2)
+
+USED = const(1)
+PREV_FREE = const(2)
+SIZE_MASK = const(0xFFFFFC)
+SLACK_SHIFT = const(24)
+PARITY = const(0x20000000)
+MIN_BLOCK = const(16)
+MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
+GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
+
+# Negative results carry an ERR_MEM_* code (see errors.py).
+E_PBLK = const(-115)
+E_ADDR = const(-118)
+E_FULL = const(-114)
+E_DOUBLE = const(-120)
+E_CORRUPT = const(-121)
+
+
+@micropython.viper
+def parity(v: int) -> int:
+    """1 when v has an odd number of set bits."""
+    v = v ^ (v >> 16)
+    v = v ^ (v >> 8)
+    v = v ^ (v >> 4)
+    v = v ^ (v >> 2)
+    v = v ^ (v >> 1)
+    return v & 1
+
+
+@micropython.viper
+def seal(v: int) -> int:
+    """Header word with its parity bit set so the word has even parity."""
+    v = v & (PARITY - 1)
+    return v | (int(parity(v)) << 29)
+
+
+@micropython.viper
+def test_bit(w, bitmap: int, i: int) -> int:
+    h = ptr32(w)
+    return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
+
+
+@micropython.viper
+def heap_block(w, p: int) -> int:
+    """Block offset for payload p if p is a live heap block, else a negative error."""
+    h = ptr32(w)
+    b = p - 4
+    start = h[H_HEAP_START]
+    if b < start or b >= h[H_HEAP_END]:
+        return E_ADDR
+    gshift = h[H_GRAN_SHIFT]
+    i = (b - start) >> gshift
+    if (i << gshift) + start != b:
+        return E_PBLK
+    if (h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1 == 0:
+        return E_PBLK
+    v = h[b >> 2]
+    if int(parity(v)) or (v & SIZE_MASK) < MIN_BLOCK or b + (v & SIZE_MASK) > h[H_HEAP_END]:
+        return E_CORRUPT
+    if (v & USED) == 0:
+        return E_DOUBLE
+    return b
+
+
+@micropython.viper
+def heap_resize(w, p: int, n: int) -> int:
+    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot."""
+    h = ptr32(w)
+    b = p - 4
+    v = h[b >> 2]
+    size = v & SIZE_MASK
+    gran = 1 << h[H_GRAN_SHIFT]
+    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
+    if need < MIN_BLOCK:
+        need = MIN_BLOCK
+    end = h[H_HEAP_END]
+    nb = b + size
+    nsize = 0
+    if nb < end:
+        if (h[nb >> 2] & USED) == 0:
+            nsize = h[nb >> 2] & SIZE_MASK
+    avail = size + nsize
+    if need > avail:
+        return 0
+    bitmap = h[H_HBITMAP] >> 2
+    gshift = h[H_GRAN_SHIFT]
+    if nsize:                            # absorb the free neighbour; any tail goes back
+        _remove(w, nb, nsize)
+        i = (nb - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+    rest = avail - need
+    after = b + avail                    # the block above whatever we end up with
+    if rest >= MIN_BLOCK:
+        r = b + need
+        i = (r - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
+        _insert(w, r, rest)
+        if nsize == 0 and after < end:   # it was used-below, now free-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = need
+    else:
+        if nsize != 0 and after < end:   # it was free-below, now used-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = avail
+    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
+    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
+    if free < h[H_MIN_FREE]:
+        h[H_MIN_FREE] = free
+    return 1
+
+
+@micropython.viper
+def owner(w, p: int) -> int:
+    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
+    h = ptr32(w)
+    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
+        return 0
+    d = H_PARTS
+    end = H_PARTS + h[H_NPARTS] * PD_WORDS
+    while d < end:
+        if p >= h[d + PD_START] and p < h[d + PD_END]:
+            return d
+        d += PD_WORDS
+    return E_ADDR
+
+
+@micropython.viper
+def first_not(b, off: int, n: int, value: int) -> int:
+    """Offset of the first byte in [off, off+n) that is not `value`, or -1."""
+    m = ptr8(b)
+    end = off + n
+    while off < end:
+        if m[off] != value:
+            return off
+        off += 1
+    return -1
+
+
+@micropython.viper
+def move(b, dst: int, src: int, n: int):
+    m = ptr8(b)
+    i = 0
+    while i < n:
+        m[dst + i] = m[src + i]
+        i += 1
+
+
+@micropython.viper
+def popcount(w, bitmap: int, nbits: int) -> int:
+    """Set bits among the first nbits of a bitmap (check() compares it with a walk)."""
+    h = ptr32(w)
+    k = bitmap >> 2
+    n = 0
+    while nbits > 0:
+        v = h[k]
+        if nbits < 32:
+            v = v & ((1 << nbits) - 1)
+        v = (v & 0xFFFF) | (((v >> 16) & 0xFFFF) << 16)  # no sign bits on 64-bit ports
+        while v:
+            v = v & (v - 1)
+            n += 1
+        nbits -= 32
+        k += 1
+    return n
