@@ -45,8 +45,10 @@ def install():
     folder = __file__.rsplit("/", 1)[0]
     with open(folder + "/_core.py") as f:
         lines = list(f)
-    with open(folder + "/_corecold.py") as f:   # one namespace: its import of _core goes
-        lines += [line for line in f if not line.startswith("from ._core import")]
+    with open(folder + "/_corecold.py") as f:   # one namespace: without its import of _core
+        # and its copy of _core's constants (a second const() of one name is a SyntaxError)
+        lines += [line for line in f
+                  if not line.startswith("from ._core import") and " = const(" not in line]
     for k in range(len(lines)):
         code = lines[k].lstrip()
         if code.startswith("@micropython."):
