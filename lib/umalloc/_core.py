@@ -212,65 +212,6 @@ def _remove(w, b: int, size: int):
     h[H_FREE_COUNT] -= 1
 
 
-@micropython.viper
-def _find(w, need: int, small: int) -> int:
-    """The free block the arena's policy picks for `need` bytes; 0 when none fits."""
-    h = ptr32(w)
-    nc = h[H_NCLASSES]
-    heads = h[H_CLASSES] >> 2
-    fl = 4                 # 4 + bit length of need >> 5
-    t = need >> 5
-    while t >= 16:
-        fl += 4
-        t = t >> 4
-    while t:
-        fl += 1
-        t = t >> 1
-    c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
-    if c >= nc:
-        return 0
-    best = 0
-    k = c + 1
-    if small:      # twoended, small request: the highest block that fits (last fit)
-        b = h[heads + nc + c]
-        while b:
-            if (h[b >> 2] & SIZE_MASK) >= need:
-                best = b
-                break
-            b = h[(b >> 2) + 2]
-        while k < nc:
-            if h[heads + nc + k] > best:
-                best = h[heads + nc + k]
-            k += 1
-        return best
-    if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties
-        best_size = 0
-        while c < nc:
-            b = h[heads + c]
-            while b:
-                size = h[b >> 2] & SIZE_MASK
-                if size >= need and (best == 0 or size < best_size):
-                    best = b
-                    best_size = size
-                b = h[(b >> 2) + 1]
-            if best:
-                return best
-            c += 1
-        return 0
-    b = h[heads + c]                 # first fit: the lowest block that fits
-    while b:
-        if (h[b >> 2] & SIZE_MASK) >= need:
-            best = b
-            break
-        b = h[(b >> 2) + 1]
-    while k < nc:
-        b = h[heads + k]
-        if b != 0 and (best == 0 or b < best):
-            best = b
-        k += 1
-    return best
-
-
 # -- entry points bound to one arena ------------------------------------------
 #
 # Arena and Partition install these closures as instance attributes, so that
@@ -726,9 +667,11 @@ def st(w, i: int, v: int):
 
 
 # -- cold helpers ---------------------------------------------------------------
-# parity, seal, test_bit, heap_block, heap_resize, owner, first_not, move and
-# popcount live in _corecold.py: `import umalloc` leaves their native code out
-# of RAM until realloc, view, size_of, debug mode or check() first asks for one.
+# parity, seal, test_bit, heap_block, heap_resize, owner, first_not, move,
+# popcount and _find live in _corecold.py: `import umalloc` leaves their native
+# code out of RAM until realloc, view, size_of, debug mode, check() or an arena
+# of the best / twoended policy first asks for one.  What is found is kept in
+# this module's globals, where malloc looks up _find.
 
 def __getattr__(name):
     from . import _corecold

@@ -107,6 +107,8 @@ class Arena:
         if not _is_int(trace) or trace < 0:
             raise ValueError("trace must be a number of events >= 0")
         parts = self._validated(partitions, align)
+        if policy != "first":
+            C._find                # malloc's search for these policies: see _corecold
         self._buf = buf
         self._w = _words(buf)
         self._debug = bool(debug)
