@@ -150,6 +150,15 @@ def reduce_imports(output):
     return found
 
 
+def speed_source(output):
+    """Where the speed phase imported umalloc from (its __file__), or None."""
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == "USING":
+            return f[1]
+    return None
+
+
 def reduce_worst(output):
     """(live GC bytes or None, {name: (ops, max us, p99.9 us)}), times from device ticks."""
     live = None
@@ -195,6 +204,9 @@ def import_table(imports):
                      "<= %d" % goal if goal else "", verdict))
         rows.append(("  first Arena(4096), beyond its buffer", "%d" % arena, "", ""))
         rows.append(("  together", "%d" % (imported + arena), "", ""))
+    if "mpy" in imports and "frozen" in imports:
+        rows.append(("  (.mpy beside a frozen copy shares its names: lower than on a plain firmware)",
+                     "", "", ""))
     if "preloaded" in imports:
         rows.append(("import umalloc", "n/a", "", "already imported at boot (boot.py)"))
     return rows

@@ -50,7 +50,8 @@ def render(out, board, reps, n):
     lines += speedbench.format_rows(("figure", "bytes", "goal", ""), speedbench.import_table(
         speedbench.reduce_imports(out)))
     net, frags, _, _ = speedbench.reduce(out)
-    lines += ["", "speed: %d reps x %d ops, medians, empty-loop cost subtracted" % (reps, n)]
+    lines += ["", "speed: %d reps x %d ops, medians, empty-loop cost subtracted, umalloc from %s"
+              % (reps, n, speedbench.speed_source(out))]
     lines += speedbench.format_rows(("operation", "ns/op", "ratio", "goal", ""),
                                     speedbench.table(net, board=board))
     lines.append("free fragments in the heap: %s" % ", ".join(

@@ -139,6 +139,7 @@ def heap_with(umalloc, k, top=TOP, **options):
 def phase_speed():
     import umalloc
     from umalloc._guard import IRQ
+    print("USING", umalloc.__file__)
     try:
         from _thread import allocate_lock
     except ImportError:            # a board built without threads: no locked rows
