@@ -204,12 +204,17 @@ def import_table(imports):
                      "<= %d" % goal if goal else "", verdict))
         rows.append(("  first Arena(4096), beyond its buffer", "%d" % arena, "", ""))
         rows.append(("  together", "%d" % (imported + arena), "", ""))
-    if "mpy" in imports and "frozen" in imports:
-        rows.append(("  (.mpy beside a frozen copy shares its names: lower than on a plain firmware)",
-                     "", "", ""))
     if "preloaded" in imports:
         rows.append(("import umalloc", "n/a", "", "already imported at boot (boot.py)"))
     return rows
+
+
+def import_notes(imports):
+    """Lines to print under the RAM table."""
+    if "mpy" in imports and "frozen" in imports:
+        return ["the .mpy figure on a firmware that also freezes umalloc is lower than on a plain "
+                "firmware: the .mpy shares the frozen copy's names (qstrs)"]
+    return []
 
 
 def _fraction(part, whole):

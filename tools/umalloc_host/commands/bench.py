@@ -47,8 +47,9 @@ def run(args):
 def render(out, board, reps, n):
     """The report's lines from the device output of every phase."""
     lines = ["", "RAM: gc.mem_alloc() after gc.collect(), fresh interpreter"]
-    lines += speedbench.format_rows(("figure", "bytes", "goal", ""), speedbench.import_table(
-        speedbench.reduce_imports(out)))
+    imports = speedbench.reduce_imports(out)
+    lines += speedbench.format_rows(("figure", "bytes", "goal", ""), speedbench.import_table(imports))
+    lines += speedbench.import_notes(imports)
     net, frags, _, _ = speedbench.reduce(out)
     lines += ["", "speed: %d reps x %d ops, medians, empty-loop cost subtracted, umalloc from %s"
               % (reps, n, speedbench.speed_source(out))]
