@@ -151,11 +151,13 @@ def reduce_imports(output):
 
 
 def speed_source(output):
-    """Where the speed phase imported umalloc from (its __file__), or None."""
+    """Where the speed phase imported umalloc from (its __file__, within the checkout if there)."""
+    from . import REPO_ROOT
     for line in output.splitlines():
         f = line.split()
         if len(f) == 2 and f[0] == "USING":
-            return f[1]
+            root = str(REPO_ROOT) + "/"
+            return f[1][len(root):] if f[1].startswith(root) else f[1]
     return None
 
 
