@@ -17,6 +17,7 @@ def test_bench_prints_every_section_on_the_unix_port(capsys):
         assert what in out
     assert "x bytearray32" in out and "x bytearray64" in out and "x frag10" in out
     assert "1001 (asked 1000)" in out and "11 (asked 10)" in out
+    assert "GC heap bytes per op (collections off): malloc+free(64) 0, get+put 0, bytearray(64)" in out
     imported = int(re.search(r"import umalloc \(\.py source\)\s+(\d+)", out).group(1))
     assert imported > 1000                      # a real gc.mem_alloc() delta was taken
 
@@ -80,6 +81,13 @@ def test_worst_case_rows_compare_with_bytearray():
     assert slow[1][3] == "1/25" and slow[1][6] == "MISSED by 2.0x"
     zero = speedbench.worst_table({"bytearray64": (10, 80.0, 9.0), "part_pair64": (10, 0.0, 0.0)})
     assert zero[1][3] == "< 1/80" and zero[1][6] == "ok"
+
+
+def test_gc_bytes_per_op_line():
+    found = speedbench.gc_bytes("GCBYTES heap_pair64 0\nGCBYTES part_pair 0\nGCBYTES bytearray64 80")
+    assert speedbench.gc_bytes_line(found) == ("GC heap bytes per op (collections off): "
+                                               "malloc+free(64) 0, get+put 0, bytearray(64) 80")
+    assert speedbench.gc_bytes_line({}) is None
 
 
 def test_render_puts_the_three_tables_together():

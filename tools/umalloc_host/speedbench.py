@@ -150,6 +150,25 @@ def reduce_imports(output):
     return found
 
 
+def gc_bytes(output):
+    """{name: GC heap bytes one op leaves allocated} from the speed phase."""
+    found = {}
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "GCBYTES":
+            found[f[1]] = int(f[2])
+    return found
+
+
+def gc_bytes_line(found):
+    """One line for the report: umalloc's pairs against bytearray(64)."""
+    if not found:
+        return None
+    names = (("heap_pair64", "malloc+free(64)"), ("part_pair", "get+put"), ("bytearray64", "bytearray(64)"))
+    return "GC heap bytes per op (collections off): " + ", ".join(
+        "%s %d" % (what, found[key]) for key, what in names if key in found)
+
+
 def speed_source(output):
     """Where the speed phase imported umalloc from (its __file__, within the checkout if there)."""
     from . import REPO_ROOT

@@ -58,6 +58,9 @@ def render(out, board, reps, n):
     lines.append("free fragments in the heap: %s" % ", ".join(
         "%d (asked %d)" % (v, k) for k, v in sorted(frags.items())))
     lines.append("empty loop: %.0f ns per iteration (subtracted)" % net["loop"])
+    per_op = speedbench.gc_bytes_line(speedbench.gc_bytes(out))
+    if per_op:
+        lines.append(per_op)
     live, worst = speedbench.reduce_worst(out)
     if worst:
         ops = max(v[0] for v in worst.values())

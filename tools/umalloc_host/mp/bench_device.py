@@ -183,6 +183,20 @@ def phase_speed():
         print("BENCH heap_moving", t_pair(N, moving.malloc, moving.free, 64))
         if allocate_lock:
             print("BENCH heap_locked", t_pair(N, locked.malloc, locked.free, 64))
+    gc_bytes("heap_pair64", t_pair, heap_arena.malloc, heap_arena.free, 64)
+    gc_bytes("part_pair", t_part, part.get, part.put)
+    gc_bytes("bytearray64", t_bytearray, 64)
+
+
+def gc_bytes(name, timer, *args):
+    """GCBYTES name n: GC heap bytes 100 ops leave allocated, per op (collections off)."""
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    timer(100, *args)
+    after = gc.mem_alloc()
+    gc.enable()
+    print("GCBYTES", name, (after - before) // 100)
 
 
 # -- worst case ---------------------------------------------------------------
