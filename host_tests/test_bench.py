@@ -93,12 +93,14 @@ def test_gc_bytes_per_op_line():
 def test_render_puts_the_three_tables_together():
     out = "\n".join(["IMPORT py /x/umalloc/__init__.py 23000 1800", "CLOCK 1000", "USING /x/umalloc/__init__.py",
                      "BENCH loop 1", "BENCH bytearray64 3", "BENCH heap_pair64 4", "BENCH_DONE speed 1 1000",
+                     "HEAP 60000 130000",
                      "LIVE 100000 1", "WORST bytearray64 5 100 90", "WORST heap_pair64 5 1 1"])
     text = "\n".join(render(out, board=False, reps=1, n=1000))
     assert re.search(r"import umalloc \(\.py source\)\s+23000", text)
     assert "umalloc from /x/umalloc/__init__.py" in text
     assert "heap malloc+free (64 B)" in text and "1.50x bytearray64" in text
     assert "over 5 ops, 100000 bytes of live GC objects" in text
+    assert "GC heap during the ratio rows: 60000 bytes in use, 130000 free" in text
 
 
 def test_cold_core_constants_are_the_cores_own():

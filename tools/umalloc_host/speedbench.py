@@ -150,6 +150,15 @@ def reduce_imports(output):
     return found
 
 
+def heap_state(output):
+    """(bytes in use, bytes free) on the GC heap while the ratio rows ran, or None."""
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "HEAP":
+            return int(f[1]), int(f[2])
+    return None
+
+
 def gc_bytes(output):
     """{name: GC heap bytes one op leaves allocated} from the speed phase."""
     found = {}

@@ -58,6 +58,9 @@ def render(out, board, reps, n):
     lines.append("free fragments in the heap: %s" % ", ".join(
         "%d (asked %d)" % (v, k) for k, v in sorted(frags.items())))
     lines.append("empty loop: %.0f ns per iteration (subtracted)" % net["loop"])
+    heap = speedbench.heap_state(out)
+    if heap:       # bytearray()'s cost depends on it: how often it collects, and what it scans
+        lines.append("GC heap during the ratio rows: %d bytes in use, %d free" % heap)
     per_op = speedbench.gc_bytes_line(speedbench.gc_bytes(out))
     if per_op:
         lines.append(per_op)
