@@ -64,6 +64,18 @@ def test_2_every_policy_and_mode_works_after_a_lazy_load():
         a.check()
 
 
+def test_0_special_name_probes_load_nothing():
+    a = Arena(1024, partitions=())
+    micropython.heap_lock()
+    try:
+        truth = bool(a)              # looks for __bool__ / __len__ first
+    finally:
+        micropython.heap_unlock()
+    assert truth
+    if on_micropython():
+        assert not _loaded("_arenacold") and not _loaded("_corecold")
+
+
 def test_3_cold_names_unknown_anywhere_still_raise():
     a = Arena(1024, partitions=())
     try:

@@ -674,6 +674,8 @@ def st(w, i: int, v: int):
 # this module's globals, where malloc looks up _find.
 
 def __getattr__(name):
+    if name.startswith("__"):        # import machinery probing (__path__, ...): not ours
+        raise AttributeError(name)
     from . import _corecold
     value = getattr(_corecold, name)
     globals()[name] = value          # found here directly from now on

@@ -277,6 +277,9 @@ class Arena:
     def __getattr__(self, name):
         # Only reached for what neither the instance nor the class has: the
         # cold methods, until the first of them installs them all on the class.
+        # Special names (bool(a), print(a) probe them) never load anything.
+        if name.startswith("__"):
+            raise AttributeError(name)
         from . import _arenacold
         if name in _arenacold.METHODS:
             _arenacold.install(Arena)

@@ -87,7 +87,7 @@ def run_unix(reps, n, worst=0, progress=None):
 
 def run_board(port, reps, n, worst=0, progress=None):
     """Each phase after a soft reset, so import RAM is measured in a fresh interpreter."""
-    from .board import Board
+    from .board import Board, DeviceError
     board = Board(port)
     outs = []
     try:
@@ -95,7 +95,12 @@ def run_board(port, reps, n, worst=0, progress=None):
             if progress:
                 progress(phase)
             board.reset()
-            outs.append(_checked(phase, board.exec(code, timeout=1200)))
+            try:
+                outs.append(_checked(phase, board.exec(code, timeout=1200)))
+            except DeviceError as exc:
+                raise UserError("the benchmark's %s phase failed on %s (%s): deploy the current "
+                                "umalloc with `umalloc deploy --port %s` and run it again"
+                                % (phase, port, exc.exception_line, port)) from None
     finally:
         board.close()
     return "\n".join(outs)
