@@ -227,6 +227,9 @@ def _remove(w, b: int, size: int):
 # says what is wrong; nothing has changed by then.  OSMemGet/OSMemPut and the
 # list update of a split or merge are written out inside the closures on
 # purpose: a viper-to-viper call costs as much as the work itself.
+# The interrupt state disable_irq hands back stays a Python object (`s = keep`
+# only gives the local that type): no int conversion each way (~5 % of a
+# get+put pair on a Cortex-M0+).
 
 def _refused(code, p, what):
     """Raise what a refused free() or put() means: TypeError, or MemError(code)."""
@@ -266,9 +269,9 @@ def bind_partition(a, keep, d):
     @micropython.viper
     def get():
         h = ptr32(uint(a))
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         k = int(d)
         p = h[k + PD_HEAD]
         if p:
@@ -300,9 +303,9 @@ def bind_partition(a, keep, d):
             return _refused(E_PBLK, p, "put")
         q = int(p)
         h = ptr32(uint(a))
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         k = int(d)
         r = E_PBLK
         rel = q - h[k + PD_START]
@@ -342,9 +345,9 @@ def bind_heap(a, keep):
             return _size_refused(a, n)
         want = int(n)
         h = ptr32(uint(a))
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         p = 0
         k = H_PARTS                      # the smallest partition that fits and has a block
         end = H_PARTS + h[H_NPARTS] * PD_WORDS
@@ -518,9 +521,9 @@ def bind_heap(a, keep):
             return _refused(E_ADDR, p, "free")
         q = int(p)
         h = ptr32(uint(a))
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         r = E_ADDR
         start = h[H_HEAP_START]
         if q < start:                    # a partition block, or no block at all
