@@ -73,6 +73,7 @@ def _checked(phase, text):
 
 
 def run_unix(reps, n, worst=0, progress=None):
+    unixport.find_micropython()    # no unix port: its one-line error before any progress line
     outs = []
     for phase, code in _phases(reps, n, worst, board=False):
         if progress:
