@@ -1,27 +1,112 @@
-"""`umalloc bench` runs in MicroPython with a tiny rep count (structure, not speed)."""
+"""`umalloc bench`: its reduction and tables from device lines, and one tiny real run
+on the unix port (structure, not speed: no timing is asserted)."""
+
+import re
 
 from umalloc_host import speedbench
 from umalloc_host.cli import main
+from umalloc_host.commands.bench import render
 
 
-def test_bench_prints_every_ratio(capsys):
-    assert main(["bench", "--reps", "3", "--n", "200"]) == 0
+def test_bench_prints_every_section_on_the_unix_port(capsys):
+    assert main(["bench", "--reps", "3", "--n", "200", "--worst", "2000"]) == 0
     out = capsys.readouterr().out
     for what in ("empty function call (floor)", "partition get+put pair", "heap malloc+free (64 B)",
-                 "1000 free fragments"):
+                 "1000 free fragments", "import umalloc (.py source)", "first Arena(4096)",
+                 "worst case: longest single op over 2000 ops", "partition get+put (64 B blocks)"):
         assert what in out
     assert "x bytearray32" in out and "x bytearray64" in out and "x frag10" in out
     assert "1001 (asked 1000)" in out and "11 (asked 10)" in out
+    assert "GC heap bytes per op (collections off): malloc+free(64) 0, get+put 0, bytearray(64)" in out
+    imported = int(re.search(r"import umalloc \(\.py source\)\s+(\d+)", out).group(1))
+    assert imported > 1000                      # a real gc.mem_alloc() delta was taken
 
 
-def test_reduce_takes_medians_and_subtracts_the_loop():
-    lines = ["BENCH loop 100", "BENCH loop 300", "BENCH loop 200",
+def test_reduce_takes_medians_subtracts_the_loop_and_scales_by_the_clock():
+    lines = ["CLOCK 40", "BENCH loop 100", "BENCH loop 300", "BENCH loop 200",
              "BENCH bytearray32 400", "BENCH bytearray32 900", "BENCH bytearray32 500",
              "BENCH part_pair 600", "BENCH part_pair 700", "BENCH part_pair 650",
-             "FRAGS 10 11", "BENCH_DONE 3 100"]
+             "FRAGS 10 11", "BENCH_DONE speed 3 100"]
     net, frags, reps, n = speedbench.reduce("\n".join(lines))
     assert (reps, n, frags) == (3, 100, {10: 11})
-    assert net["bytearray32"] == 3000.0 and net["part_pair"] == 4500.0 and net["loop"] == 2000.0
+    # 40 ns ticks: (500 - 200) * 40 / 100 ops
+    assert net["bytearray32"] == 120.0 and net["part_pair"] == 180.0 and net["loop"] == 80.0
     rows = {r[0]: r for r in speedbench.table(net)}
     assert rows["partition get+put pair"][2] == "1.50x bytearray32"
-    assert rows["partition get+put pair"][4] == "MISSED by 1.50x"
+    assert rows["partition get+put pair"][4] == "MISSED by 1.50x"            # unix goal 1.0x
+    board = {r[0]: r for r in speedbench.table(net, board=True)}
+    assert board["partition get+put pair"][3] == "<= 0.9x"
+    assert board["partition get+put pair"][4] == "MISSED by 1.67x"
+
+
+def test_reduce_without_a_clock_line_reads_microseconds():
+    net, _, _, _ = speedbench.reduce("BENCH loop 10\nBENCH call 30\nBENCH_DONE speed 1 10")
+    assert net["call"] == 2000.0
+
+
+def test_import_rows_check_each_kind_against_its_goal():
+    out = "\n".join(["IMPORT mpy /lib/umalloc/__init__.mpy 26960 944",
+                     "IMPORT mpy /lib/umalloc/__init__.mpy 1 1",        # the same kind again
+                     "IMPORT frozen umalloc/__init__.py 3616 928"])
+    imports = speedbench.reduce_imports(out)
+    assert imports == {"mpy": ("/lib/umalloc/__init__.mpy", 26960, 944),
+                       "frozen": ("umalloc/__init__.py", 3616, 928)}
+    rows = speedbench.import_table(imports)
+    assert rows[0] == ("import umalloc (.mpy in /lib)", "26960", "<= 10240", "MISSED by 2.63x")
+    assert rows[2] == ("  together", "27904", "", "")
+    assert rows[3] == ("import umalloc (frozen)", "3616", "<= 4096", "ok")
+    assert len(rows) == 6
+    assert "shares the frozen copy's names" in speedbench.import_notes(imports)[0]
+    assert speedbench.import_notes({"frozen": imports["frozen"]}) == []
+
+
+def test_import_of_a_board_that_loaded_umalloc_at_boot_says_so():
+    rows = speedbench.import_table(speedbench.reduce_imports("IMPORT preloaded - 0 0"))
+    assert rows == [("import umalloc", "n/a", "", "already imported at boot (boot.py)")]
+
+
+def test_worst_case_rows_compare_with_bytearray():
+    out = "\n".join(["CLOCK 40", "LIVE 100016 50000",
+                     "WORST heap_pair64 100000 170 165",     # 6.8 us, 6.6 us
+                     "WORST part_pair64 100000 70 70",
+                     "WORST bytearray64 100000 42185 42170"])
+    live, worst = speedbench.reduce_worst(out)
+    assert live == 100016
+    assert worst["heap_pair64"] == (100000, 6.8, 6.6)
+    rows = {r[0]: r for r in speedbench.worst_table(worst)}
+    assert rows["bytearray(64)"][1:3] == ("1687.4", "1686.8")
+    heap = rows["heap malloc+free (64 B)"]
+    assert heap[3:] == ("1/248", "1/255", "<= 1/50", "ok")
+    slow = speedbench.worst_table({"bytearray64": (10, 100.0, 90.0), "heap_pair64": (10, 4.0, 1.0)})
+    assert slow[1][3] == "1/25" and slow[1][6] == "MISSED by 2.0x"
+    zero = speedbench.worst_table({"bytearray64": (10, 80.0, 9.0), "part_pair64": (10, 0.0, 0.0)})
+    assert zero[1][3] == "< 1/80" and zero[1][6] == "ok"
+
+
+def test_gc_bytes_per_op_line():
+    found = speedbench.gc_bytes("GCBYTES heap_pair64 0\nGCBYTES part_pair 0\nGCBYTES bytearray64 80")
+    assert speedbench.gc_bytes_line(found) == ("GC heap bytes per op (collections off): "
+                                               "malloc+free(64) 0, get+put 0, bytearray(64) 80")
+    assert speedbench.gc_bytes_line({}) is None
+
+
+def test_render_puts_the_three_tables_together():
+    out = "\n".join(["IMPORT py /x/umalloc/__init__.py 23000 1800", "CLOCK 1000", "USING /x/umalloc/__init__.py",
+                     "BENCH loop 1", "BENCH bytearray64 3", "BENCH heap_pair64 4", "BENCH_DONE speed 1 1000",
+                     "HEAP 60000 130000",
+                     "LIVE 100000 1", "WORST bytearray64 5 100 90", "WORST heap_pair64 5 1 1"])
+    text = "\n".join(render(out, board=False, reps=1, n=1000))
+    assert re.search(r"import umalloc \(\.py source\)\s+23000", text)
+    assert "umalloc from /x/umalloc/__init__.py" in text
+    assert "heap malloc+free (64 B)" in text and "1.50x bytearray64" in text
+    assert "over 5 ops, 100000 bytes of live GC objects" in text
+    assert "GC heap during the ratio rows: 60000 bytes in use, 130000 free" in text
+
+
+def test_cold_core_constants_are_the_cores_own():
+    # _corecold repeats _core's const() block (const only inlines within one module)
+    from umalloc import _core, _corecold
+    names = [n for n in dir(_corecold) if n.isupper() or n.startswith(("H_", "PD_", "E_"))]
+    assert len(names) > 40
+    for name in names:
+        assert getattr(_corecold, name) == getattr(_core, name), name

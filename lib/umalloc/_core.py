@@ -115,24 +115,6 @@ FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV
 
 
 @micropython.viper
-def parity(v: int) -> int:
-    """1 when v has an odd number of set bits."""
-    v = v ^ (v >> 16)
-    v = v ^ (v >> 8)
-    v = v ^ (v >> 4)
-    v = v ^ (v >> 2)
-    v = v ^ (v >> 1)
-    return v & 1
-
-
-@micropython.viper
-def seal(v: int) -> int:
-    """Header word with its parity bit set so the word has even parity."""
-    v = v & (PARITY - 1)
-    return v | (int(parity(v)) << 29)
-
-
-@micropython.viper
 def _bit(w, bitmap: int, i: int, value: int):
     h = ptr32(w)
     k = (bitmap >> 2) + (i >> 5)
@@ -140,12 +122,6 @@ def _bit(w, bitmap: int, i: int, value: int):
         h[k] = h[k] | (1 << (i & 31))
     else:
         h[k] = h[k] & (-1 - (1 << (i & 31)))
-
-
-@micropython.viper
-def test_bit(w, bitmap: int, i: int) -> int:
-    h = ptr32(w)
-    return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
 
 
 # -- heap ---------------------------------------------------------------------
@@ -339,219 +315,6 @@ def _remove(w, b: int, size: int) -> int:
     return 0
 
 
-@micropython.viper
-def _find(w, need: int, small: int) -> int:
-    """The free block the arena's policy picks for `need` bytes; 0 when none fits, <0 if damaged.
-
-    Walks go one way through an address-ordered list and stop at any link
-    that does not move on, or leaves the heap.  The result is inside the heap;
-    the caller checks the block itself.
-    """
-    h = ptr32(w)
-    nc = h[H_NCLASSES]
-    heads = h[H_CLASSES] >> 2
-    start = h[H_HEAP_START]
-    last = h[H_HEAP_END] - MIN_BLOCK
-    fl = 4                 # 4 + bit length of need >> 5
-    t = need >> 5
-    while t >= 16:
-        fl += 4
-        t = t >> 4
-    while t:
-        fl += 1
-        t = t >> 1
-    c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
-    if c >= nc:
-        return 0
-    best = 0
-    k = c + 1
-    if small:      # twoended, small request: the highest block that fits (last fit)
-        at = (heads + nc + c) << 2
-        b = h[heads + nc + c]
-        hi = last + 1
-        while b:
-            if b < start or b >= hi:
-                return 0 - CORRUPT_AT - at
-            if (h[b >> 2] & SIZE_MASK) >= need:
-                best = b
-                break
-            hi = b
-            at = b + 8
-            b = h[(b >> 2) + 2]
-        while k < nc:
-            b = h[heads + nc + k]
-            if b != 0 and (b < start or b > last):
-                return 0 - CORRUPT_AT - ((heads + nc + k) << 2)
-            if b > best:
-                best = b
-            k += 1
-        return best
-    if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties
-        best_size = 0
-        while c < nc:
-            at = (heads + c) << 2
-            b = h[heads + c]
-            lo = start - 1
-            while b:
-                if b <= lo or b > last:
-                    return 0 - CORRUPT_AT - at
-                size = h[b >> 2] & SIZE_MASK
-                if size >= need and (best == 0 or size < best_size):
-                    best = b
-                    best_size = size
-                lo = b
-                at = b + 4
-                b = h[(b >> 2) + 1]
-            if best:
-                return best
-            c += 1
-        return 0
-    at = (heads + c) << 2            # first fit: the lowest block that fits
-    b = h[heads + c]
-    lo = start - 1
-    while b:
-        if b <= lo or b > last:
-            return 0 - CORRUPT_AT - at
-        if (h[b >> 2] & SIZE_MASK) >= need:
-            best = b
-            break
-        lo = b
-        at = b + 4
-        b = h[(b >> 2) + 1]
-    while k < nc:
-        b = h[heads + k]
-        if b != 0 and (b < start or b > last):
-            return 0 - CORRUPT_AT - ((heads + k) << 2)
-        if b != 0 and (best == 0 or b < best):
-            best = b
-        k += 1
-    return best
-
-
-@micropython.viper
-def heap_block(w, p: int) -> int:
-    """Block offset for payload p if p is a live heap block, else a negative error."""
-    h = ptr32(w)
-    b = p - 4
-    start = h[H_HEAP_START]
-    if b < start or b >= h[H_HEAP_END]:
-        return E_ADDR
-    gshift = h[H_GRAN_SHIFT]
-    i = (b - start) >> gshift
-    if (i << gshift) + start != b:
-        return E_PBLK
-    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
-        return E_PBLK
-    v = h[b >> 2]
-    size = v & SIZE_MASK
-    x = v ^ (v >> 16)
-    x = x ^ (x >> 8)
-    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)    # bit 0: parity; bits 30-31 never set
-    if x & 1 or size < MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > h[H_HEAP_END]:
-        return 0 - CORRUPT_AT - b
-    if (v & USED) == 0:
-        return E_DOUBLE
-    return b
-
-
-@micropython.viper
-def _used_above(w, t: int, free_below: int) -> int:
-    """0 when the block at t (inside the heap, or its end) is sound, else <0.
-
-    t's header must have even parity and a PREV_FREE bit that says free_below;
-    a free block at t (only possible when free_below is 0) must check out whole.
-    """
-    h = ptr32(w)
-    if t >= h[H_HEAP_END]:
-        return 0
-    v = h[t >> 2]
-    x = v ^ (v >> 16)
-    x = x ^ (x >> 8)
-    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
-    if x & 1 or ((v >> 1) & 1) != free_below:
-        return 0 - CORRUPT_AT - t
-    if v & USED:
-        return 0
-    if free_below:
-        return 0 - CORRUPT_AT - t
-    r = int(_free_block(w, t, t))
-    if r < 0:
-        return r
-    return 0
-
-
-@micropython.viper
-def heap_resize(w, p: int, n: int) -> int:
-    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot, <0 damaged."""
-    h = ptr32(w)
-    b = p - 4
-    v = h[b >> 2]
-    size = v & SIZE_MASK
-    gran = 1 << h[H_GRAN_SHIFT]
-    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
-    if need < MIN_BLOCK:
-        need = MIN_BLOCK
-    end = h[H_HEAP_END]
-    nb = b + size
-    nsize = 0
-    r = int(_used_above(w, nb, 0))
-    if r:
-        return r
-    if nb < end:
-        if (h[nb >> 2] & USED) == 0:
-            nsize = h[nb >> 2] & SIZE_MASK
-            r = int(_used_above(w, nb + nsize, 1))
-            if r:
-                return r
-    avail = size + nsize
-    if need > avail:
-        return 0
-    bitmap = h[H_HBITMAP] >> 2
-    gshift = h[H_GRAN_SHIFT]
-    if nsize:                            # absorb the free neighbour; any tail goes back
-        r = int(_remove(w, nb, nsize))
-        if r:
-            return r
-        i = (nb - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
-    rest = avail - need
-    after = b + avail                    # the block above whatever we end up with
-    if rest >= MIN_BLOCK:
-        r = b + need
-        i = (r - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
-        i = int(_insert(w, r, rest))
-        if i:
-            return i
-        if nsize == 0 and after < end:   # it was used-below, now free-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = need
-    else:
-        if nsize != 0 and after < end:   # it was free-below, now used-below
-            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
-        size = avail
-    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
-    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
-    if free < h[H_MIN_FREE]:
-        h[H_MIN_FREE] = free
-    return 1
-
-
-@micropython.viper
-def owner(w, p: int) -> int:
-    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
-    h = ptr32(w)
-    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
-        return 0
-    d = H_PARTS
-    end = H_PARTS + h[H_NPARTS] * PD_WORDS
-    while d < end:
-        if p >= h[d + PD_START] and p < h[d + PD_END]:
-            return d
-        d += PD_WORDS
-    return E_ADDR
-
-
 # -- entry points bound to one arena ------------------------------------------
 #
 # Arena and Partition install these closures as instance attributes, so that
@@ -616,9 +379,9 @@ def bind_partition(a, keep, d):
             ^ (v & 31) ^ h[H_IRQ]
         if (x ^ PD_KEY) != (v >> 5):
             return _refused(0 - CORRUPT_AT - (k << 2), None, "get")
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         r = 0
         p = h[k + PD_HEAD]
         if p:                            # a free block of this partition, or damage
@@ -666,9 +429,9 @@ def bind_partition(a, keep, d):
             ^ (v & 31) ^ h[H_IRQ]
         if (x ^ PD_KEY) != (v >> 5):
             return _refused(0 - CORRUPT_AT - (k << 2), p, "put")
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         r = E_PBLK
         rel = q - h[k + PD_START]
         if v & 31:
@@ -715,9 +478,9 @@ def bind_heap(a, keep):
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
             return _refused(0 - CORRUPT_AT, n, "malloc")
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         r = 0
         p = 0
         k = H_PARTS                      # the smallest partition that fits and has a block
@@ -977,9 +740,9 @@ def bind_heap(a, keep):
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
             return _refused(0 - CORRUPT_AT, p, "free")
-        s = 0
+        s = keep
         if h[H_IRQ]:
-            s = int(keep[1]())
+            s = keep[1]()
         r = E_ADDR
         start = h[H_HEAP_START]
         if q < start:                    # a partition block, or no block at all
@@ -1166,27 +929,6 @@ def fill(b, off: int, n: int, value: int):
         off += 1
 
 
-@micropython.viper
-def first_not(b, off: int, n: int, value: int) -> int:
-    """Offset of the first byte in [off, off+n) that is not `value`, or -1."""
-    m = ptr8(b)
-    end = off + n
-    while off < end:
-        if m[off] != value:
-            return off
-        off += 1
-    return -1
-
-
-@micropython.viper
-def move(b, dst: int, src: int, n: int):
-    m = ptr8(b)
-    i = 0
-    while i < n:
-        m[dst + i] = m[src + i]
-        i += 1
-
-
 # -- word access for the non-hot Python code (stats, check, layout) -----------
 
 @micropython.viper
@@ -1199,25 +941,6 @@ def ld(w, i: int) -> int:
 def st(w, i: int, v: int):
     h = ptr32(w)
     h[i] = v
-
-
-@micropython.viper
-def popcount(w, bitmap: int, nbits: int) -> int:
-    """Set bits among the first nbits of a bitmap (check() compares it with a walk)."""
-    h = ptr32(w)
-    k = bitmap >> 2
-    n = 0
-    while nbits > 0:
-        v = h[k]
-        if nbits < 32:
-            v = v & ((1 << nbits) - 1)
-        v = (v & 0xFFFF) | (((v >> 16) & 0xFFFF) << 16)  # no sign bits on 64-bit ports
-        while v:
-            v = v & (v - 1)
-            n += 1
-        nbits -= 32
-        k += 1
-    return n
 
 
 # -- seals over the layout ------------------------------------------------------
@@ -1257,13 +980,20 @@ def seal_layout(w):
         d += PD_WORDS
 
 
-def layout_damage(w):
-    """Offset of the first header word or descriptor whose seal fails, or -1."""
-    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
-        return 0
-    d = H_PARTS
-    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
-            return d * 4
-        d += PD_WORDS
-    return -1
+# -- cold helpers ---------------------------------------------------------------
+# parity, seal, test_bit, heap_block, heap_resize (with _used_above), owner,
+# first_not, move, popcount, _find and layout_damage live in _corecold.py:
+# `import umalloc` and a plain Arena() leave their code out of RAM until
+# realloc, view, size_of, debug mode, check(), a seal check or an arena of the
+# best / twoended policy first asks for one.  The first such look-up puts all of
+# them in this module's globals (where malloc looks up _find), so none is
+# looked up again, and none allocates later under heap_lock().
+
+def __getattr__(name):
+    if name.startswith("__"):        # import machinery probing (__path__, ...): not ours
+        raise AttributeError(name)
+    from . import _corecold
+    names = globals()
+    for key in _corecold.NAMES:
+        names[key] = getattr(_corecold, key)
+    return getattr(_corecold, name)

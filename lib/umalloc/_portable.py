@@ -41,10 +41,14 @@ class _Module:
 
 
 def install():
-    """Build umalloc._core from its source without the viper decorators."""
-    path = __file__.rsplit("/", 1)[0] + "/_core.py"
-    with open(path) as f:
+    """Build umalloc._core (with _corecold's helpers) from source without the viper decorators."""
+    folder = __file__.rsplit("/", 1)[0]
+    with open(folder + "/_core.py") as f:
         lines = list(f)
+    with open(folder + "/_corecold.py") as f:   # one namespace: without its import of _core
+        # and its copy of _core's constants (a second const() of one name is a SyntaxError)
+        lines += [line for line in f
+                  if not line.startswith("from ._core import") and " = const(" not in line]
     for k in range(len(lines)):
         code = lines[k].lstrip()
         if code.startswith("@micropython."):

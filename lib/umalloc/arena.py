@@ -4,14 +4,16 @@ malloc/free/calloc and Partition.get/put allocate nothing on the GC heap once
 the arena exists (they run under micropython.heap_lock(), so also from a hard
 IRQ handler).  On a plain arena they are the core's native closures themselves
 (_core.bind_heap / bind_partition), installed as instance attributes; debug,
-trace and lock= arenas wrap them in the methods below.  Everything else here
-(stats, check, map, view, errors) may allocate and is for normal code.
+trace and lock= arenas wrap them in methods of _arenacold.py, which, like
+stats, check, map, view and realloc, load on first use (Arena.__getattr__)
+and may allocate: they are for normal code.  Debug mode's guard and poison
+checks (_debug.py) load with them, for debug arenas only.
 """
 
 from . import _core as C
-from ._guard import GUARD, IRQ, Nothing
-from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_BLKS,
-                     ERR_MEM_INVALID_SIZE, ERR_MEM_INVALID_PBLK, ERR_MEM_CORRUPT)
+from ._guard import IRQ, Nothing
+from .errors import (MemError, ERR_MEM_INVALID_BLKS,
+                     ERR_MEM_INVALID_SIZE)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
 POLICIES = ("first", "best", "twoended")
@@ -114,7 +116,7 @@ class Arena:
     """One bytearray holding fixed partitions and a heap; all state inside it."""
 
     def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
-                 buf=None, debug=False, trace=0, small_threshold=256, lock=None):
+                 buf=None, debug=False, trace=0, small_threshold=256, lock=None, irq=True):
         # Every argument is checked before buf is touched: a refused call changes nothing.
         if buf is None:
             if not _is_int(size):
@@ -143,16 +145,22 @@ class Arena:
             raise ValueError("small_threshold must be 0..%d bytes" % (MAX_ARENA - 1))
         if debug is not True and debug is not False:
             raise TypeError("debug must be True or False, got %r" % (debug,))
+        if irq is not True and irq is not False:
+            raise TypeError("irq must be True or False, got %r" % (irq,))
         if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
             raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
         if buf is None:                   # first: a fresh large block fragments the GC heap least
             buf = bytearray(size & ~3)
         parts = self._validated(partitions, align)
+        if policy != "first":
+            C._find                # malloc's search for these policies: see _corecold
         self._buf = buf
         self._w = _words(buf)
         self._debug = debug
         self._trace = trace
         self._lock = lock if lock is not None else Nothing()
+        # irq=False: never touched from an interrupt handler, so no masking (faster on a board)
+        self._irq = irq
         self._layout(len(buf), parts, POLICIES.index(policy), align, trace, small_threshold)
         # what the core's closures hold: the arena's address, and its word view
         # (so they keep the buffer alive) with, on a board, the IRQ switches
@@ -163,9 +171,11 @@ class Arena:
             self.malloc, self.free = self._core_malloc, self._core_free   # straight into native code
         self.partitions = tuple(Partition(self, C.H_PARTS + i * C.PD_WORDS, lock)
                                 for i in range(len(parts)))
-        if debug:                         # the guard and poison checks load only when asked for
-            from ._debug import Checks
-            self._dbg = Checks(self)
+        if lock is not None or debug or trace:
+            # their malloc/free wrappers (and debug mode's checks) live in _arenacold:
+            # load them now, not later under heap_lock() or in two threads at once
+            from . import _arenacold
+            _arenacold.prepare(self)
 
     @staticmethod
     def _validated(partitions, align):
@@ -265,7 +275,7 @@ class Arena:
         C.st(w, C.H_GRAN_SHIFT, gshift)
         C.st(w, C.H_PSTART, pstart)
         C.st(w, C.H_CLASSES, classes)
-        C.st(w, C.H_IRQ, 1 if IRQ else 0)
+        C.st(w, C.H_IRQ, 1 if IRQ and self._irq else 0)
         C.st(w, C.H_NCLASSES, nclasses)
         if heap_end > heap_start:
             hsize = heap_end - heap_start
@@ -279,22 +289,8 @@ class Arena:
     # -- allocation --------------------------------------------------------
     #
     # Each public method takes the lock (when the arena has one) once, then
-    # runs the unlocked _methods below: a _thread lock is not re-entrant.
-
-    def malloc(self, n):
-        """A block of at least n bytes: its pointer (int > 0), or None when out of memory.
-
-        malloc(0) returns a valid minimal block (free it like any other).  This
-        method serves debug, trace and lock= arenas; a plain one calls the core
-        closure directly.
-        """
-        with self._lock:               # _malloc's body written out: one Python call less
-            p = self._core_malloc(n)
-            if p and self._debug:
-                self._dbg._taken(p, n)
-            if self._trace:
-                self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
-        return p
+    # runs the unlocked _methods: a _thread lock is not re-entrant.  calloc and
+    # _malloc stay here: like malloc/free they must work under heap_lock() at once.
 
     def _malloc(self, n):
         p = self._core_malloc(n)
@@ -307,7 +303,6 @@ class Arena:
     def _count_fail(self):
         w = self._w
         C.st(w, C.H_FAIL, C.ld(w, C.H_FAIL) + 1)
-
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
         if not (_is_int(n) and _is_int(size)):
@@ -326,184 +321,6 @@ class Arena:
                 C.fill(self._buf, p, total, 0)
             return p
 
-    def free(self, p):
-        """Return block p to its partition or the heap, found from the address alone.
-
-        Invalid, interior or already-freed pointers raise MemError; the arena is unchanged.
-        So do damaged neighbours (ERR_MEM_CORRUPT), and in debug mode a changed guard.
-        """
-        with self._lock:               # _free's body written out: one Python call less
-            if self._debug:
-                self._dbg._debug_free(p)
-            else:
-                self._core_free(p)
-            if self._trace:
-                self._record(OP_FREE, p, 0, 0)
-
-    def _free(self, p):
-        if self._debug:
-            self._dbg._debug_free(p)
-        else:
-            self._core_free(p)
-        if self._trace:
-            self._record(OP_FREE, p, 0, 0)
-
-    def realloc(self, p, n):
-        """Resize block p to n bytes, in place when possible, else move it.
-
-        Returns the (possibly new) pointer; None when there is no room, and then
-        block p is left exactly as it was.  realloc(None, n) is malloc(n).
-        """
-        if p is None:
-            return self.malloc(n)
-        if not _is_int(n):
-            raise TypeError("realloc size must be an int, got %r" % (n,))
-        if n < 0:
-            raise ValueError("realloc size must be >= 0, got %d" % n)
-        with self._lock:
-            return self._realloc(p, n)
-
-    def _realloc(self, p, n):
-        d = self._live(p)
-        if n >= MAX_ARENA:
-            self._count_fail()
-            return None
-        if self._debug:
-            self._dbg._check_guard(p, d)
-        old = self._usable(p, d)
-        q = 0
-        if d:
-            q = p if n <= old else 0
-            if q and self._debug:
-                self._dbg._part_len(d, p, n)
-        else:
-            with GUARD:
-                r = C.heap_resize(self._w, p, n)
-                if r < 0:
-                    C._refused(r, p, "realloc")
-                if r:
-                    q = p
-                    if self._debug:
-                        self._dbg._guard(p, n)
-                        self._dbg._poison_after(p)
-        if not q:
-            q = self._moved(p, n, old)
-        if self._trace:
-            self._record(OP_REALLOC if q else OP_FAIL, p, n, q or 0)
-        return q if q else None
-
-    # -- blocks ------------------------------------------------------------
-
-    def _sound(self):
-        """MemError unless the header and descriptors still match their seals (see _core)."""
-        off = C.layout_damage(self._w)
-        if off >= 0:
-            raise MemError(ERR_MEM_CORRUPT, "arena header or partition descriptor at offset %d "
-                           "overwritten" % off)
-
-    def _live(self, p):
-        """Owner of live block p (descriptor index, 0 for the heap), or MemError."""
-        if not _is_int(p):
-            raise TypeError("pointers are ints, got %r" % (p,))
-        if p <= 0 or p >= MAX_ARENA:
-            raise MemError(ERR_MEM_INVALID_ADDR, "%r is outside the arena" % (p,))
-        self._sound()
-        d = C.owner(self._w, p)
-        if d < 0:
-            raise MemError(-d, "%d is outside every partition and the heap" % p)
-        if d:
-            w = self._w
-            start, bs = C.ld(w, d + C.PD_START), C.ld(w, d + C.PD_SIZE)
-            i = (p - start) // bs
-            if start + i * bs != p:
-                raise MemError(ERR_MEM_INVALID_PBLK, "%d is inside a %d-byte block" % (p, bs))
-            if not C.test_bit(w, C.ld(w, d + C.PD_BITMAP), i):
-                raise MemError(-C.E_DOUBLE, "block %d is free" % p)
-            return d
-        b = C.heap_block(self._w, p)
-        if b <= -C.CORRUPT_AT:
-            C._refused(b, p, "block")
-        if b < 0:
-            raise MemError(-b, "%d is not a live heap block" % p)
-        return 0
-
-    def _usable(self, p, d):
-        if d:
-            return C.ld(self._w, d + C.PD_SIZE)
-        return (C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK) - 4 - (C.GUARD_SIZE if self._debug else 0)
-
-    def size_of(self, p):
-        """Usable bytes of live block p (at least what was asked for)."""
-        with self._lock:
-            return self._usable(p, self._live(p))
-
-    def view(self, p):
-        """memoryview of live block p: the requested length for heap blocks.
-
-        Partition blocks keep no per-block metadata, so their view spans the
-        whole block (block_size bytes); slice it if you need less.
-        """
-        with self._lock:
-            d = self._live(p)
-            if d:
-                n = C.ld(self._w, d + C.PD_SIZE)
-            else:
-                v = C.ld(self._w, (p - 4) >> 2)
-                n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
-                if n < 0:
-                    n = 0
-            return memoryview(self._buf)[p:p + n]
-
-    def _moved(self, p, n, old):
-        """realloc's fallback: a new block, the contents copied, the old block freed."""
-        with GUARD:
-            q = self._core_malloc(n)
-            if q:
-                if self._debug:
-                    self._dbg._taken(q, n)
-                C.move(self._buf, q, p, old if old < n else n)
-                if self._debug:
-                    self._dbg._debug_free(p)
-                else:
-                    self._core_free(p)
-        return q
-
-    # -- tracing -----------------------------------------------------------
-
-    def _record(self, op, p, n, q):
-        w = self._w
-        self._sound()
-        cap = C.ld(w, C.H_TRACE_CAP)
-        pos = C.ld(w, C.H_TRACE_POS)
-        if not 0 <= pos < cap:             # damaged: start the ring over
-            pos = 0
-        i = (C.ld(w, C.H_TRACE) >> 2) + pos * TRACE_WORDS
-        C.st(w, i, (op << 24) | p)
-        C.st(w, i + 1, n)
-        C.st(w, i + 2, q)
-        C.st(w, C.H_TRACE_POS, pos + 1 if pos + 1 < cap else 0)
-        if C.ld(w, C.H_TRACE_COUNT) < cap:
-            C.st(w, C.H_TRACE_COUNT, C.ld(w, C.H_TRACE_COUNT) + 1)
-
-    def trace_events(self):
-        """The recorded events, oldest first, as (op, ptr, size, new_ptr) tuples."""
-        with self._lock:
-            self._sound()
-            w = self._w
-            cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
-            count = count if count <= cap else cap
-            first = (C.ld(w, C.H_TRACE_POS) - count) % cap if cap else 0
-            base = C.ld(w, C.H_TRACE) >> 2
-            events = []
-            for k in range(count):
-                i = base + ((first + k) % cap) * TRACE_WORDS
-                events.append((C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)))
-        return iter(events)
-
-    def dump_trace(self, stream=None):
-        """Print the recorded events in the shared trace format (`a ID SIZE` ...)."""
-        from .tracefmt import write_trace
-        write_trace(self.trace_events(), stream)
 
     # -- figures -----------------------------------------------------------
 
@@ -511,74 +328,16 @@ class Arena:
         w = self._w
         return C.ld(w, C.H_FREE_SIZE) - 4 * C.ld(w, C.H_FREE_COUNT)
 
-    def _free_blocks(self, first_class=0):
-        """(offset, size) of free heap blocks, class by class, each class in address order.
+    # -- everything else: _arenacold.py, loaded on first use ------------------
 
-        A link that leaves the heap or does not move on is damage: MemError, not a walk into it.
-        """
-        w = self._w
-        heads = C.ld(w, C.H_CLASSES) >> 2
-        start, end = C.ld(w, C.H_HEAP_START), C.ld(w, C.H_HEAP_END)
-        for c in range(first_class, C.ld(w, C.H_NCLASSES)):
-            at, lo = (heads + c) * 4, start - 1
-            b = C.ld(w, heads + c)
-            while b:
-                if not lo < b <= end - C.MIN_BLOCK:
-                    raise MemError(ERR_MEM_CORRUPT, "free list link at offset %d leaves the heap" % at)
-                size = C.ld(w, b >> 2) & C.SIZE_MASK
-                yield b, size if b + size <= end else 0
-                at, lo = b + 4, b
-                b = C.ld(w, (b >> 2) + 1)
-
-    def _largest_free(self):
-        w = self._w
-        heads = C.ld(w, C.H_CLASSES) >> 2
-        top = C.ld(w, C.H_NCLASSES) - 1
-        while top >= 0 and not C.ld(w, heads + top):
-            top -= 1
-        largest = 0
-        for _, size in self._free_blocks(top if top > 0 else 0):
-            if size > largest:
-                largest = size
-        return largest - 4 if largest else 0
-
-    def stats(self):
-        """The figures named in DESIGN.md, over the heap, plus each partition's query()."""
-        with self._lock:
-            return self._stats()
-
-    def _stats(self):
-        self._sound()
-        w = self._w
-        largest = self._largest_free()
-        free = self._heap_free()
-        heap_size = C.ld(w, C.H_HEAP_END) - C.ld(w, C.H_HEAP_START)
-        return {
-            "arena_size": C.ld(w, C.H_SIZE),
-            "heap_size": heap_size,
-            "free": free,
-            "used": heap_size - C.ld(w, C.H_FREE_SIZE),
-            "largest_free": largest,
-            "free_fragments": C.ld(w, C.H_FREE_COUNT),
-            "frag": (1 - largest / free) if free > 0 else 0.0,
-            "min_ever_free": C.ld(w, C.H_MIN_FREE),
-            "fail": C.ld(w, C.H_FAIL),
-            "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
-            "live_blocks": C.ld(w, C.H_LIVE),
-            "overhead": 4 + (C.GUARD_SIZE if self._debug else 0),
-            "meta": C.ld(w, C.H_PSTART),
-            "policy": POLICIES[C.ld(w, C.H_POLICY)],
-            "partitions": [p._query() for p in self.partitions],
-        }
-
-    def map(self, width=64):
-        from .audit import memory_map
-        with self._lock:
-            self._sound()
-            return memory_map(self, width)
-
-    def check(self):
-        """Walk every structure; MemError(ERR_MEM_CORRUPT) naming the first broken invariant."""
-        from .audit import check_arena
-        with self._lock:
-            check_arena(self)
+    def __getattr__(self, name):
+        # Only reached for what neither the instance nor the class has: the
+        # cold methods, until the first of them installs them all on the class.
+        # Special names (bool(a), print(a) probe them) never load anything.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        from . import _arenacold
+        if name in _arenacold.METHODS:
+            _arenacold.install(Arena)
+            return getattr(self, name)
+        raise AttributeError(name)

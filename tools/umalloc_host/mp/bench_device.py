@@ -1,20 +1,76 @@
 # Runs ON MicroPython (unix port or a board): times umalloc against MicroPython's
-# own allocator in one process, interleaved rep by rep so both see the same
-# machine state.  The host prepends REPS and N; prints `BENCH name total_us`
-# lines per rep and `FRAGS k` lines.  Host side: umalloc_host.speedbench.
+# own allocator in one process.  The host prepends PHASE, REPS, N, WORST, LIVE and
+# FIRST, and runs each phase in a fresh interpreter (soft reset or new process):
+#   "import": RAM taken by `import umalloc` and the first Arena  -> IMPORT lines
+#   "speed":  REPS x N interleaved ops                            -> BENCH, FRAGS lines
+#   "worst":  the longest single op over WORST ops, LIVE bytes of
+#             live GC objects so bytearray() pays for collections -> LIVE, WORST lines
+# Host side: umalloc_host.speedbench.
 import gc
+import sys
 import time
 from array import array
 
-import umalloc
-
 try:
-    REPS
+    PHASE
 except NameError:
-    REPS, N = 7, 2000
+    PHASE, REPS, N, WORST, LIVE, FIRST = "speed", 7, 2000, 100000, 100000, None
 
-ticks_us = time.ticks_us
 ticks_diff = time.ticks_diff
+ARENA = 4096                # the first Arena's buffer, left out of its RAM figure
+
+
+def _clock():
+    """(now, ns per tick): time.ticks_us, or on QEMU's mps2 boards a race-free timer.
+
+    QEMU's Cortex-M ticks_us reads the ms count and the SysTick counter apart, so
+    some readings land 1000 us low when the counter wraps in between (and runs
+    of them while the tick interrupt is held back).  The CMSDK timer 0 there is
+    one free-running 25 MHz counter: counting down from 2**30 - 1, so up-counts
+    wrap like ticks_us and ticks_diff applies.
+    """
+    try:
+        import os
+        if "mps2" not in os.uname().machine:
+            raise ValueError
+        import machine
+        import micropython
+    except (ImportError, AttributeError, ValueError):
+        return time.ticks_us, 1000
+    for offset in (8, 4):                 # RELOAD, VALUE
+        machine.mem32[0x40000000 + offset] = 0x3FFFFFFF
+    machine.mem32[0x40000000] = 1         # CTRL: enable
+    code = ("@micropython.viper\ndef now() -> int:\n"
+            "    return 0x3FFFFFFF - ptr32(0x40000004)[0]\n")
+    names = {"micropython": micropython}
+    exec(code, names)
+    return names["now"], 40
+
+
+ticks_us, NS_PER_TICK = _clock()    # "us" below: ticks of this clock
+print("CLOCK", NS_PER_TICK)
+
+
+def phase_import():
+    # Where umalloc comes from: FIRST ("/lib" or ".frozen") is tried first.
+    if FIRST and FIRST in sys.path:
+        sys.path.remove(FIRST)
+        sys.path.insert(0, FIRST)
+    if "umalloc" in sys.modules:
+        print("IMPORT preloaded - 0 0")
+        return
+    gc.collect()
+    before = gc.mem_alloc()
+    import umalloc
+    gc.collect()
+    imported = gc.mem_alloc()
+    arena = umalloc.Arena(ARENA)
+    gc.collect()
+    after = gc.mem_alloc()
+    where = umalloc.__file__
+    kind = "mpy" if where.endswith(".mpy") else ("py" if where.startswith("/") else "frozen")
+    print("IMPORT", kind, where, imported - before, after - imported - ARENA)
+    arena.free(arena.malloc(8))
 
 
 def _nop():
@@ -65,9 +121,9 @@ TOP = 3000
 TOP_AT_BOUNDARY = 3584 + 16
 
 
-def heap_with(k, top=TOP):
+def heap_with(umalloc, k, top=TOP, **options):
     """A heap with k small free holes below one large free block of `top` usable bytes."""
-    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), policy="first")   # 2k blocks of 16 B
+    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), policy="first", **options)   # 2k blocks of 16 B
     holes = array("i", bytes(4 * k))
     for i in range(k):
         holes[i] = a.malloc(12)
@@ -80,34 +136,179 @@ def heap_with(k, top=TOP):
     return a
 
 
-try:
-    from _thread import allocate_lock
-except ImportError:            # a board built without threads: no locked rows
-    allocate_lock = None
-gc.collect()
-many = heap_with(1000)      # the big ones first, while the GC heap is whole
-heap_arena = heap_with(0)
-moving = heap_with(0, TOP_AT_BOUNDARY)
-few = heap_with(10)
-parts_arena = umalloc.Arena(4096, partitions=((32, 16),))
-part = parts_arena.partitions[0]
-if allocate_lock:
-    locked = umalloc.Arena(4096, partitions=((32, 16),), lock=allocate_lock())
-gc.collect()
-for rep in range(REPS):
-    print("BENCH loop", t_loop(N))
-    print("BENCH call", t_call(N))
-    print("BENCH bytearray32", t_bytearray(N, 32))
-    print("BENCH part_pair", t_part(N, part.get, part.put))
+def phase_speed():
+    import umalloc
+    from umalloc._guard import IRQ
+    print("USING", umalloc.__file__)
+    try:
+        from _thread import allocate_lock
+    except ImportError:            # a board built without threads: no locked rows
+        allocate_lock = None
+    # The fragment rows first, while the GC heap is whole enough for their big arena.
+    gc.collect()
+    many = heap_with(umalloc, 1000)
+    few = heap_with(umalloc, 10)
+    for rep in range(REPS):
+        print("BENCH frag10", t_pair(N, few.malloc, few.free, 64))
+        print("BENCH frag1000", t_pair(N, many.malloc, many.free, 64))
+    few.check()
+    many.check()
+    many = few = None
+    # Then the ratio rows, with only their own small arenas on the GC heap: every
+    # collection scans live bytearrays, so big arenas would make bytearray() dearer.
+    gc.collect()
+    heap_arena = heap_with(umalloc, 0)
+    part = umalloc.Arena(1024, partitions=((32, 16),)).partitions[0]
+    moving = heap_with(umalloc, 0, TOP_AT_BOUNDARY)
+    if IRQ:                        # a board: the same pairs on arenas that skip masking
+        quiet_heap = heap_with(umalloc, 0, irq=False)
+        quiet = umalloc.Arena(1024, partitions=((32, 16),), irq=False).partitions[0]
     if allocate_lock:
-        print("BENCH part_locked", t_part(N, locked.partitions[0].get, locked.partitions[0].put))
-    print("BENCH bytearray64", t_bytearray(N, 64))
-    print("BENCH heap_pair64", t_pair(N, heap_arena.malloc, heap_arena.free, 64))
-    print("BENCH heap_moving", t_pair(N, moving.malloc, moving.free, 64))
-    if allocate_lock:
-        print("BENCH heap_locked", t_pair(N, locked.malloc, locked.free, 64))
-    print("BENCH frag10", t_pair(N, few.malloc, few.free, 64))
-    print("BENCH frag1000", t_pair(N, many.malloc, many.free, 64))
-few.check()
-many.check()
-print("BENCH_DONE", REPS, N)
+        locked = umalloc.Arena(4096, partitions=((32, 16),), lock=allocate_lock())
+    gc.collect()
+    print("HEAP", gc.mem_alloc(), gc.mem_free())
+    for rep in range(REPS):
+        print("BENCH loop", t_loop(N))
+        print("BENCH call", t_call(N))
+        print("BENCH bytearray32", t_bytearray(N, 32))
+        print("BENCH part_pair", t_part(N, part.get, part.put))
+        if IRQ:
+            print("BENCH part_noirq", t_part(N, quiet.get, quiet.put))
+        if allocate_lock:
+            print("BENCH part_locked", t_part(N, locked.partitions[0].get, locked.partitions[0].put))
+        print("BENCH bytearray64", t_bytearray(N, 64))
+        print("BENCH heap_pair64", t_pair(N, heap_arena.malloc, heap_arena.free, 64))
+        if IRQ:
+            print("BENCH heap_noirq", t_pair(N, quiet_heap.malloc, quiet_heap.free, 64))
+        print("BENCH heap_moving", t_pair(N, moving.malloc, moving.free, 64))
+        if allocate_lock:
+            print("BENCH heap_locked", t_pair(N, locked.malloc, locked.free, 64))
+    gc_bytes("heap_pair64", t_pair, heap_arena.malloc, heap_arena.free, 64)
+    gc_bytes("part_pair", t_part, part.get, part.put)
+    gc_bytes("bytearray64", t_bytearray, 64)
+
+
+def gc_bytes(name, timer, *args):
+    """GCBYTES name n: GC heap bytes 100 ops leave allocated, per op (collections off)."""
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    timer(100, *args)
+    after = gc.mem_alloc()
+    gc.enable()
+    print("GCBYTES", name, (after - before) // 100)
+
+
+# -- worst case ---------------------------------------------------------------
+# Each op is timed alone; durations below CAP us go to a histogram, longer ones
+# (the collections) to a list, so p99.9 is exact and the loop allocates nothing.
+
+CAP = 100000 // NS_PER_TICK      # ticks: 100 us on any clock, longer ones go to a list
+GLITCH = 500000 // NS_PER_TICK   # half the 1000 us a racing ticks_us reading is low by
+
+
+def _record(d, hist, big, nbig):
+    if d < 0:                      # cannot happen after _span; never index from the end
+        d = 0
+    if d < CAP:
+        hist[d] += 1
+    elif nbig < len(big):
+        big[nbig] = d
+        nbig += 1
+    return nbig
+
+
+# Where ticks_us can read low for a moment (see _clock), each end is read twice
+# and a reading that went back is dropped; a real stall (a collection) happens
+# between the two ends and is kept whole.
+
+def _span(a, b, c, e):
+    start = a if ticks_diff(b, a) < 0 else b
+    end = e if ticks_diff(e, c) > GLITCH else c
+    return ticks_diff(end, start)
+
+
+def w_bytearray(n, hist, big):
+    nbig = 0
+    for _ in range(n):
+        a = ticks_us()
+        b = ticks_us()
+        bytearray(64)
+        c = ticks_us()
+        nbig = _record(_span(a, b, c, ticks_us()), hist, big, nbig)
+    return nbig
+
+
+def w_pair(n, get, put, hist, big):
+    nbig = 0
+    for _ in range(n):
+        a = ticks_us()
+        b = ticks_us()
+        put(get(64))
+        c = ticks_us()
+        nbig = _record(_span(a, b, c, ticks_us()), hist, big, nbig)
+    return nbig
+
+
+def w_part(n, get, put, hist, big):
+    nbig = 0
+    for _ in range(n):
+        a = ticks_us()
+        b = ticks_us()
+        put(get())
+        c = ticks_us()
+        nbig = _record(_span(a, b, c, ticks_us()), hist, big, nbig)
+    return nbig
+
+
+def report_worst(name, n, hist, big, nbig):
+    """WORST name ops max_us p99.9_us: p99.9 is the smallest d with >= 99.9 % of ops <= d."""
+    rank = (n * 999 + 999) // 1000
+    longest = 0
+    seen = 0
+    p999 = -1
+    for d in range(CAP):
+        if hist[d]:
+            longest = d
+            seen += hist[d]
+            if p999 < 0 and seen >= rank:
+                p999 = d
+    tail = sorted(big[:nbig])
+    if tail:
+        longest = tail[-1]
+        if p999 < 0:
+            p999 = tail[min(rank - seen, len(tail)) - 1]
+    print("WORST", name, n, longest, p999)
+    for d in range(CAP):
+        hist[d] = 0
+
+
+def phase_worst():
+    import umalloc
+    heap = umalloc.Arena(4096, partitions=())
+    part = umalloc.Arena(4096, partitions=((64, 16),)).partitions[0]
+    hist = array("I", bytes(4 * CAP))
+    big = array("I", bytes(4 * 1024))
+    gc.collect()
+    base = gc.mem_alloc()
+    live = []
+    for _ in range(2):                    # again after a collection took the list's old copies
+        while gc.mem_alloc() - base < LIVE:   # many small objects: what a collection walks
+            live.append(bytearray(48))
+        gc.collect()
+    print("LIVE", gc.mem_alloc() - base, gc.mem_free())
+    report_worst("heap_pair64", WORST, hist, big, w_pair(WORST, heap.malloc, heap.free, hist, big))
+    report_worst("part_pair64", WORST, hist, big, w_part(WORST, part.get, part.put, hist, big))
+    report_worst("bytearray64", WORST, hist, big, w_bytearray(WORST, hist, big))
+    live = None
+    gc.collect()
+    heap.check()
+
+
+if PHASE == "import":
+    phase_import()
+elif PHASE == "worst":
+    phase_worst()
+else:
+    phase_speed()
+print("BENCH_DONE", PHASE, REPS, N)

@@ -1,0 +1,384 @@
+"""The allocator's cold helpers, loaded on first use (see _core.__getattr__).
+
+Realloc's in-place resize, the checks behind view() / size_of() / realloc() and
+debug mode, check()'s bit counts, the best-fit / two-ended search and the
+layout seal check: code that a plain malloc/free/get/put never runs, so
+`import umalloc` does not load it into RAM (a .mpy's native code lives on the
+GC heap).  These functions are moved unchanged from _core.py; the constants are
+_core's own (const() only inlines names defined in the same module;
+host_tests/test_bench.py checks the two lists agree).
+"""
+
+try:
+    import micropython
+    from micropython import const
+except ImportError:
+    from ._shim import micropython, const, ptr32, ptr8, uint
+
+from ._core import _insert, _remove, _free_block, ld, header_seal, part_seal   # shared with the hot side
+
+# _find: the best-fit and two-ended searches.  malloc reaches it as a global of
+# _core: Arena() of those policies asks _core for it first, and _core.__getattr__
+# leaves it in _core's globals.
+
+MAGIC = const(0x1D6A11C0)
+
+# Arena header word indexes.
+H_MAGIC = const(0)
+H_SIZE = const(1)
+H_NPARTS = const(2)
+H_HEAP_START = const(3)
+H_HEAP_END = const(4)
+H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
+H_NCLASSES = const(6)
+H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
+H_FREE_COUNT = const(8)    # number of free heap blocks
+H_MIN_FREE = const(9)      # lowest usable free seen (FreeRTOS "minimum ever free")
+H_FAIL = const(10)
+H_FAIL_FRAG = const(11)
+H_LIVE = const(12)         # live heap blocks
+H_POLICY = const(13)
+H_SMALL = const(14)        # twoended: requests up to this size go top-down
+H_DEBUG = const(15)
+H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+H_TRACE = const(17)        # byte offset of the trace ring
+H_TRACE_CAP = const(18)
+H_TRACE_POS = const(19)
+H_TRACE_COUNT = const(20)
+H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
+H_PSTART = const(22)       # first byte of partition blocks
+H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see seal_layout())
+H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
+H_PARTS = const(25)        # first partition descriptor
+HEADER_WORDS = const(25)
+
+# Partition descriptor word offsets.
+PD_SIZE = const(0)
+PD_NBLKS = const(1)
+PD_START = const(2)
+PD_END = const(3)
+PD_HEAD = const(4)
+PD_NFREE = const(5)
+PD_MIN = const(6)
+PD_FAIL = const(7)
+PD_BITMAP = const(8)
+PD_SHIFT = const(9)        # bits 0-4: log2(block size) when a power of two, else 0 (divide);
+                           # bits 5-28: the descriptor's seal (see seal_layout())
+PD_WORDS = const(10)
+
+POLICY_FIRST = const(0)
+POLICY_BEST = const(1)
+POLICY_TWOENDED = const(2)
+
+USED = const(1)
+PREV_FREE = const(2)
+SIZE_MASK = const(0xFFFFFC)
+SLACK_SHIFT = const(24)
+PARITY = const(0x20000000)
+MIN_BLOCK = const(16)
+MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
+GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
+
+# Negative results carry an ERR_MEM_* code (see errors.py).
+E_PBLK = const(-115)
+E_ADDR = const(-118)
+E_FULL = const(-114)
+E_DOUBLE = const(-120)
+E_CORRUPT = const(-121)
+PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
+CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
+FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
+
+
+@micropython.viper
+def parity(v: int) -> int:
+    """1 when v has an odd number of set bits."""
+    v = v ^ (v >> 16)
+    v = v ^ (v >> 8)
+    v = v ^ (v >> 4)
+    v = v ^ (v >> 2)
+    v = v ^ (v >> 1)
+    return v & 1
+
+
+@micropython.viper
+def seal(v: int) -> int:
+    """Header word with its parity bit set so the word has even parity."""
+    v = v & (PARITY - 1)
+    return v | (int(parity(v)) << 29)
+
+
+@micropython.viper
+def test_bit(w, bitmap: int, i: int) -> int:
+    h = ptr32(w)
+    return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
+
+
+@micropython.viper
+def heap_block(w, p: int) -> int:
+    """Block offset for payload p if p is a live heap block, else a negative error."""
+    h = ptr32(w)
+    b = p - 4
+    start = h[H_HEAP_START]
+    if b < start or b >= h[H_HEAP_END]:
+        return E_ADDR
+    gshift = h[H_GRAN_SHIFT]
+    i = (b - start) >> gshift
+    if (i << gshift) + start != b:
+        return E_PBLK
+    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+        return E_PBLK
+    v = h[b >> 2]
+    size = v & SIZE_MASK
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)    # bit 0: parity; bits 30-31 never set
+    if x & 1 or size < MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > h[H_HEAP_END]:
+        return 0 - CORRUPT_AT - b
+    if (v & USED) == 0:
+        return E_DOUBLE
+    return b
+
+
+@micropython.viper
+def _used_above(w, t: int, free_below: int) -> int:
+    """0 when the block at t (inside the heap, or its end) is sound, else <0.
+
+    t's header must have even parity and a PREV_FREE bit that says free_below;
+    a free block at t (only possible when free_below is 0) must check out whole.
+    """
+    h = ptr32(w)
+    if t >= h[H_HEAP_END]:
+        return 0
+    v = h[t >> 2]
+    x = v ^ (v >> 16)
+    x = x ^ (x >> 8)
+    x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
+    if x & 1 or ((v >> 1) & 1) != free_below:
+        return 0 - CORRUPT_AT - t
+    if v & USED:
+        return 0
+    if free_below:
+        return 0 - CORRUPT_AT - t
+    r = int(_free_block(w, t, t))
+    if r < 0:
+        return r
+    return 0
+
+
+@micropython.viper
+def heap_resize(w, p: int, n: int) -> int:
+    """Grow or shrink live block p in place to hold n bytes: 1 done, 0 cannot, <0 damaged."""
+    h = ptr32(w)
+    b = p - 4
+    v = h[b >> 2]
+    size = v & SIZE_MASK
+    gran = 1 << h[H_GRAN_SHIFT]
+    need = (n + 4 + GUARD_SIZE * h[H_DEBUG] + gran - 1) & (0 - gran)
+    if need < MIN_BLOCK:
+        need = MIN_BLOCK
+    end = h[H_HEAP_END]
+    nb = b + size
+    nsize = 0
+    r = int(_used_above(w, nb, 0))
+    if r:
+        return r
+    if nb < end:
+        if (h[nb >> 2] & USED) == 0:
+            nsize = h[nb >> 2] & SIZE_MASK
+            r = int(_used_above(w, nb + nsize, 1))
+            if r:
+                return r
+    avail = size + nsize
+    if need > avail:
+        return 0
+    bitmap = h[H_HBITMAP] >> 2
+    gshift = h[H_GRAN_SHIFT]
+    if nsize:                            # absorb the free neighbour; any tail goes back
+        r = int(_remove(w, nb, nsize))
+        if r:
+            return r
+        i = (nb - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+    rest = avail - need
+    after = b + avail                    # the block above whatever we end up with
+    if rest >= MIN_BLOCK:
+        r = b + need
+        i = (r - h[H_HEAP_START]) >> gshift
+        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
+        i = int(_insert(w, r, rest))
+        if i:
+            return i
+        if nsize == 0 and after < end:   # it was used-below, now free-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = need
+    else:
+        if nsize != 0 and after < end:   # it was free-below, now used-below
+            h[after >> 2] = h[after >> 2] ^ (PREV_FREE | PARITY)
+        size = avail
+    h[b >> 2] = int(seal(size | USED | (v & PREV_FREE) | ((size - 4 - n) << SLACK_SHIFT)))
+    free = h[H_FREE_SIZE] - 4 * h[H_FREE_COUNT]
+    if free < h[H_MIN_FREE]:
+        h[H_MIN_FREE] = free
+    return 1
+
+
+@micropython.viper
+def owner(w, p: int) -> int:
+    """Descriptor word index of the partition holding p, 0 for the heap, <0 for neither."""
+    h = ptr32(w)
+    if p >= h[H_HEAP_START] and p < h[H_HEAP_END] + 4:
+        return 0
+    d = H_PARTS
+    end = H_PARTS + h[H_NPARTS] * PD_WORDS
+    while d < end:
+        if p >= h[d + PD_START] and p < h[d + PD_END]:
+            return d
+        d += PD_WORDS
+    return E_ADDR
+
+
+@micropython.viper
+def first_not(b, off: int, n: int, value: int) -> int:
+    """Offset of the first byte in [off, off+n) that is not `value`, or -1."""
+    m = ptr8(b)
+    end = off + n
+    while off < end:
+        if m[off] != value:
+            return off
+        off += 1
+    return -1
+
+
+@micropython.viper
+def move(b, dst: int, src: int, n: int):
+    m = ptr8(b)
+    i = 0
+    while i < n:
+        m[dst + i] = m[src + i]
+        i += 1
+
+
+@micropython.viper
+def popcount(w, bitmap: int, nbits: int) -> int:
+    """Set bits among the first nbits of a bitmap (check() compares it with a walk)."""
+    h = ptr32(w)
+    k = bitmap >> 2
+    n = 0
+    while nbits > 0:
+        v = h[k]
+        if nbits < 32:
+            v = v & ((1 << nbits) - 1)
+        v = (v & 0xFFFF) | (((v >> 16) & 0xFFFF) << 16)  # no sign bits on 64-bit ports
+        while v:
+            v = v & (v - 1)
+            n += 1
+        nbits -= 32
+        k += 1
+    return n
+
+
+@micropython.viper
+def _find(w, need: int, small: int) -> int:
+    """The free block the arena's policy picks for `need` bytes; 0 when none fits, <0 if damaged.
+
+    Walks go one way through an address-ordered list and stop at any link
+    that does not move on, or leaves the heap.  The result is inside the heap;
+    the caller checks the block itself.
+    """
+    h = ptr32(w)
+    nc = h[H_NCLASSES]
+    heads = h[H_CLASSES] >> 2
+    start = h[H_HEAP_START]
+    last = h[H_HEAP_END] - MIN_BLOCK
+    fl = 4                 # 4 + bit length of need >> 5
+    t = need >> 5
+    while t >= 16:
+        fl += 4
+        t = t >> 4
+    while t:
+        fl += 1
+        t = t >> 1
+    c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
+    if c >= nc:
+        return 0
+    best = 0
+    k = c + 1
+    if small:      # twoended, small request: the highest block that fits (last fit)
+        at = (heads + nc + c) << 2
+        b = h[heads + nc + c]
+        hi = last + 1
+        while b:
+            if b < start or b >= hi:
+                return 0 - CORRUPT_AT - at
+            if (h[b >> 2] & SIZE_MASK) >= need:
+                best = b
+                break
+            hi = b
+            at = b + 8
+            b = h[(b >> 2) + 2]
+        while k < nc:
+            b = h[heads + nc + k]
+            if b != 0 and (b < start or b > last):
+                return 0 - CORRUPT_AT - ((heads + nc + k) << 2)
+            if b > best:
+                best = b
+            k += 1
+        return best
+    if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties
+        best_size = 0
+        while c < nc:
+            at = (heads + c) << 2
+            b = h[heads + c]
+            lo = start - 1
+            while b:
+                if b <= lo or b > last:
+                    return 0 - CORRUPT_AT - at
+                size = h[b >> 2] & SIZE_MASK
+                if size >= need and (best == 0 or size < best_size):
+                    best = b
+                    best_size = size
+                lo = b
+                at = b + 4
+                b = h[(b >> 2) + 1]
+            if best:
+                return best
+            c += 1
+        return 0
+    at = (heads + c) << 2            # first fit: the lowest block that fits
+    b = h[heads + c]
+    lo = start - 1
+    while b:
+        if b <= lo or b > last:
+            return 0 - CORRUPT_AT - at
+        if (h[b >> 2] & SIZE_MASK) >= need:
+            best = b
+            break
+        lo = b
+        at = b + 4
+        b = h[(b >> 2) + 1]
+    while k < nc:
+        b = h[heads + k]
+        if b != 0 and (b < start or b > last):
+            return 0 - CORRUPT_AT - ((heads + k) << 2)
+        if b != 0 and (best == 0 or b < best):
+            best = b
+        k += 1
+    return best
+
+
+def layout_damage(w):
+    """Offset of the first header word or descriptor whose seal fails, or -1."""
+    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
+        return 0
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
+            return d * 4
+        d += PD_WORDS
+    return -1
+
+
+# What _core.__getattr__ copies into _core's globals on the first look-up.
+NAMES = ("parity", "seal", "test_bit", "heap_block", "_used_above", "heap_resize", "owner",
+         "first_not", "move", "popcount", "_find", "layout_damage")
