@@ -219,7 +219,9 @@ def test_every_public_entry_point_takes_the_lock_once():
 
 
 def test_bad_sizes_and_pointers_give_one_type_error_everywhere():
-    arenas = (Arena(4096), Arena(4096, debug=True), Arena(4096, lock=DepthLock()), Arena(4096, trace=4))
+    parts = ((16, 64), (64, 32))
+    arenas = (Arena(4096, partitions=parts), Arena(4096, partitions=parts, debug=True),
+              Arena(4096, partitions=parts, lock=DepthLock()), Arena(4096, partitions=parts, trace=4))
     for bad, words in ((True, "got True"), (False, "got False"), (1.5, "'float'"), ("3", "'str'")):
         msgs = set()
         for a in arenas:

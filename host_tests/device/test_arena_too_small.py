@@ -18,10 +18,18 @@ def _fits(size, **kw):
         return False
 
 
-def test_default_layout_too_small_says_the_minimum():
-    exc = raises(MemError, Arena, 2048)          # default partitions 16x64 64x32 do not fit
+def test_partitions_too_large_say_the_minimum():
+    parts = ((16, 64), (64, 32))
+    exc = raises(MemError, lambda: Arena(2048, partitions=parts))     # 16x64 64x32 do not fit
     assert exc.code == umalloc.ERR_MEM_INVALID_SIZE
     assert "ERR_MEM_INVALID_SIZE" in str(exc) and "16x64 64x32" in str(exc)
+    least = _least(exc)
+    assert _fits(least, partitions=parts) and not _fits(least - 4, partitions=parts)
+
+
+def test_default_layout_too_small_says_the_minimum():
+    exc = raises(MemError, Arena, 64)            # the default layout is all heap: metadata only
+    assert exc.code == umalloc.ERR_MEM_INVALID_SIZE
     least = _least(exc)
     assert _fits(least) and not _fits(least - 4)
 
