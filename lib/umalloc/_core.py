@@ -997,3 +997,28 @@ def __getattr__(name):
     for key in _corecold.NAMES:
         names[key] = getattr(_corecold, key)
     return getattr(_corecold, name)
+
+
+
+def refuse_misaligned(names, closures=()):
+    """ImportError if armv6m viper code among names' values (and closures) is not 4-aligned.
+
+    Frozen armv6m code on a 2-byte boundary misreads its 32-bit constants and long
+    jumps (see _codealign): refuse it at import rather than report damage that is not there.
+    """
+    if not VIPER or PORTABLE or type(_address) is type(handle):   # no viper code (_portable)
+        return
+    import sys
+    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 != 4:   # not armv6m
+        return
+    from . import _codealign
+    try:
+        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures))
+    finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
+        del sys.modules[_codealign.__name__]
+        package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
+        if package is not None and "_codealign" in dir(package):
+            delattr(package, "_codealign")
+
+
+refuse_misaligned(globals(), bind_heap(0, None) + bind_partition(0, None, 0))
