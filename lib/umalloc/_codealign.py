@@ -54,15 +54,15 @@ def code_address(f, closure_type=type(_closure())):
 
 
 def misaligned(funcs):
-    """[(name, address)] of the native functions in funcs whose code is not 4-aligned."""
-    return [(getattr(f, "__name__", "?"), code_address(f)) for f in funcs if code_address(f) & 3]
+    """Code addresses of the native functions in funcs that do not start 4-aligned."""
+    return [a for a in (code_address(f) for f in funcs) if a & 3]
 
 
-def check(funcs):
+def check(funcs, where="umalloc"):
     """ImportError (one line, what to do) if any of funcs would misread its constants."""
     bad = misaligned(funcs)
     if bad:
-        raise ImportError("umalloc: %d frozen native functions are 2-byte aligned (first: %s at 0x%x), "
+        raise ImportError("%s: %d frozen native functions start 2-byte aligned (first at 0x%x), "
                           "which armv6m misruns: build the firmware with `make -C firmware rp2|qemu` "
                           "(python -m umalloc_host.frozenalign fix) or deploy the .mpy files"
-                          % (len(bad), bad[0][0], bad[0][1]))
+                          % (where, len(bad), bad[0]))

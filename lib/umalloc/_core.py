@@ -1013,7 +1013,8 @@ def refuse_misaligned(names, closures=()):
         return
     from . import _codealign
     try:
-        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures))
+        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures),
+                         names["__name__"])
     finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
         del sys.modules[_codealign.__name__]
         package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
