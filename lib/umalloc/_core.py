@@ -956,18 +956,23 @@ def st(w, i: int, v: int):
 # scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
 # offset in it is used.
 
+# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
+# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
+# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
+# closures compare the same signed words).
+
 def header_seal(w):
     x = MAGIC
     for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
               H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
-        x ^= ld(w, i) & 0xFFFFFFFF
+        x ^= ld(w, i)
     return x
 
 
 def part_seal(w, d):
-    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ ld(w, H_IRQ)
     for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
-        x ^= ld(w, d + i) & 0xFFFFFFFF
+        x ^= ld(w, d + i)
     return x
 
 

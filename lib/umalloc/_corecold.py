@@ -370,11 +370,11 @@ def _find(w, need: int, small: int) -> int:
 
 def layout_damage(w):
     """Offset of the first header word or descriptor whose seal fails, or -1."""
-    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
+    if ld(w, H_SEAL) != header_seal(w):               # (no long-int mask: see _core)
         return 0
     d = H_PARTS
     while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
+        if ld(w, d + PD_SHIFT) >> 5 != part_seal(w, d):
             return d * 4
         d += PD_WORDS
     return -1
