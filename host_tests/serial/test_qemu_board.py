@@ -14,6 +14,7 @@ import pytest
 
 from umalloc_host import REPO_ROOT, deploy, frozenalign
 from umalloc_host.board import Board
+from umalloc_host.errors import UserError
 from umalloc_host.qemuboard import QemuBoard
 
 BUILD = REPO_ROOT / "build" / "firmware"
@@ -63,6 +64,33 @@ def test_frozen_umalloc_frees_on_armv6m(m0plus_frozen):
     machine, arch, where, live = out.rsplit(None, 3)
     assert "Cortex-M0+" in machine and arch == "4" and live == "0"      # 4: armv6m
     assert not where.startswith("/lib")                                 # the frozen copy
+
+
+def test_frozen_core_refuses_2_aligned_native_code_at_import(tmp_path):
+    """The frozen image rebuilt WITHOUT frozenalign's fix (what a port's plain make gives):
+    put() used to report a damaged seal and free() ERR_MEM_-61440; now import says why."""
+    import os
+    image = _image("qemu-m0plus-frozen", "m0plus")
+    mpy_dir = os.environ.get("MPY_DIR")
+    if not mpy_dir or not os.path.isfile(os.path.join(mpy_dir, "ports", "qemu", "Makefile")):
+        pytest.skip("set MPY_DIR to the MicroPython v1.28 checkout the QEMU images were built from")
+    build = tmp_path / "unfixed"
+    shutil.copytree(image.parent, build, symlinks=True)      # keeps mtimes: only the .c rebuilds
+    c_file = build / frozenalign.FROZEN_C
+    c_file.write_text(c_file.read_text().replace("aligned (4)))", "aligned (2)))"))
+    board = "UMALLOC_M0PLUS"
+    done = subprocess.run(["make", "-C", os.path.join(mpy_dir, "ports", "qemu"), "BOARD=" + board,
+                           "BOARD_DIR=%s" % (REPO_ROOT / "firmware" / "qemu" / "boards" / board),
+                           "BUILD=%s" % build, "FROZEN_MANIFEST=%s" % (REPO_ROOT / "firmware" / "manifest.py")],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, UMALLOC_BOARD="qemu"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with pytest.raises(UserError):       # the build-side check sees it too
+        frozenalign.check(build)
+    with QemuBoard(build / "firmware.elf") as qb, Board(qb.port, timeout=20) as b:
+        out = b.exec("try:\n import umalloc\n print('imported')\nexcept ImportError as e:\n print(e)")
+    assert "frozen native functions start 2-byte aligned" in out and "imported" not in out, out
+    assert "make -C firmware" in out and len(out.strip().splitlines()) == 1
 
 
 _PEEK = ("@micropython.viper\ndef peek(buf, off: int) -> int:\n"

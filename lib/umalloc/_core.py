@@ -956,18 +956,23 @@ def st(w, i: int, v: int):
 # scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
 # offset in it is used.
 
+# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
+# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
+# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
+# closures compare the same signed words).
+
 def header_seal(w):
     x = MAGIC
     for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
               H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
-        x ^= ld(w, i) & 0xFFFFFFFF
+        x ^= ld(w, i)
     return x
 
 
 def part_seal(w, d):
-    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ (ld(w, H_IRQ) & 0xFFFFFFFF)
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ ld(w, H_IRQ)
     for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
-        x ^= ld(w, d + i) & 0xFFFFFFFF
+        x ^= ld(w, d + i)
     return x
 
 
@@ -997,3 +1002,29 @@ def __getattr__(name):
     for key in _corecold.NAMES:
         names[key] = getattr(_corecold, key)
     return getattr(_corecold, name)
+
+
+
+def refuse_misaligned(names, closures=()):
+    """ImportError if armv6m viper code among names' values (and closures) is not 4-aligned.
+
+    Frozen armv6m code on a 2-byte boundary misreads its 32-bit constants and long
+    jumps (see _codealign): refuse it at import rather than report damage that is not there.
+    """
+    if not VIPER or PORTABLE or type(_address) is type(handle):   # no viper code (_portable)
+        return
+    import sys
+    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 != 4:   # not armv6m
+        return
+    from . import _codealign
+    try:
+        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures),
+                         names["__name__"])
+    finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
+        del sys.modules[_codealign.__name__]
+        package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
+        if package is not None and "_codealign" in dir(package):
+            delattr(package, "_codealign")
+
+
+refuse_misaligned(globals(), bind_heap(0, None) + bind_partition(0, None, 0))

@@ -16,6 +16,7 @@ except ImportError:
     from ._shim import micropython, const, ptr32, ptr8, uint
 
 from ._core import _insert, _remove, _free_block, ld, header_seal, part_seal   # shared with the hot side
+from ._core import refuse_misaligned
 
 # _find: the best-fit and two-ended searches.  malloc reaches it as a global of
 # _core: Arena() of those policies asks _core for it first, and _core.__getattr__
@@ -369,11 +370,11 @@ def _find(w, need: int, small: int) -> int:
 
 def layout_damage(w):
     """Offset of the first header word or descriptor whose seal fails, or -1."""
-    if ld(w, H_SEAL) & 0xFFFFFFFF != header_seal(w):
+    if ld(w, H_SEAL) != header_seal(w):               # (no long-int mask: see _core)
         return 0
     d = H_PARTS
     while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        if (ld(w, d + PD_SHIFT) & 0xFFFFFFFF) >> 5 != part_seal(w, d):
+        if ld(w, d + PD_SHIFT) >> 5 != part_seal(w, d):
             return d * 4
         d += PD_WORDS
     return -1
@@ -382,3 +383,5 @@ def layout_damage(w):
 # What _core.__getattr__ copies into _core's globals on the first look-up.
 NAMES = ("parity", "seal", "test_bit", "heap_block", "_used_above", "heap_resize", "owner",
          "first_not", "move", "popcount", "_find", "layout_damage")
+
+refuse_misaligned(globals())               # the same guard as at the end of _core.py

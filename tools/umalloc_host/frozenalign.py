@@ -9,7 +9,10 @@ long jump as `ldr r1, [pc, #0]; add pc, r1; .word rel` with its padding nop
 worked out from the offset inside the function, i.e. it assumes the function
 starts on a 4-byte boundary.  A function that lands at an address ending in 2
 loads the wrong word and jumps to garbage (umalloc's `free` hung the Cortex-M0+
-board).  Loaded from a .mpy the code sits in the GC heap (4-aligned) and is fine;
+board).  Every 32-bit constant is loaded the same way (`ldr rX, [pc, #0]; b 1f;
+.word value`), so misaligned code also computes with wrong constants (umalloc's
+seals: put() saw a damaged descriptor, free() returned ERR_MEM_-61440);
+umalloc/_codealign.py refuses such code at import on the board.  Loaded from a .mpy the code sits in the GC heap (4-aligned) and is fine;
 Thumb-2 (armv7m and up) uses a plain `b.w` and is fine anywhere.
 
 The fix is to ask for 4-byte alignment, which is always valid for Thumb code.

@@ -1,0 +1,55 @@
+# umalloc._codealign: the import-time refusal of frozen armv6m native code that is not
+# 4-byte aligned (MicroPython's mpy-tool freezes Thumb code aligned(2)).  The image that
+# really has such code is built in serial/test_qemu_board.py; here the address reading
+# and the refusal itself, on every VM with viper (CPython has no native code: nothing to read).
+from _check import on_micropython, raises
+
+
+def _viper_core():
+    if not on_micropython():
+        return None
+    from umalloc import _core
+    if _core.PORTABLE:
+        return None
+    return _core
+
+
+def test_code_address_reads_the_code_of_functions_and_closures():
+    core = _viper_core()
+    if core is None:
+        return
+    from umalloc import _codealign
+    malloc1, free1 = core.bind_heap(0, None)
+    malloc2, free2 = core.bind_heap(0, None)
+    at = _codealign.code_address
+    assert at(malloc1) == at(malloc2) and at(free1) == at(free2)   # two closures, one code
+    assert at(malloc1) != at(free1) and at(core.ld) != at(core.st)
+    assert at(core.ld) not in (id(core.ld), 0)                       # the code, not the object
+
+
+def test_the_native_code_here_is_4_aligned():
+    core = _viper_core()
+    if core is None:
+        return
+    from umalloc import _codealign
+    funcs = [core.ld, core.st, core._free_block, core._address] + list(core.bind_heap(0, None)) \
+        + list(core.bind_partition(0, None, 0))
+    assert _codealign.misaligned(funcs) == []
+    _codealign.check(funcs)                                          # no error
+
+
+def test_2_aligned_code_is_refused_with_one_line_that_says_what_to_do():
+    core = _viper_core()
+    if core is None:
+        return
+    from umalloc import _codealign
+    real = _codealign.code_address
+    try:
+        _codealign.code_address = lambda f: 0x10002 if f is core.st else real(f)
+        assert _codealign.misaligned([core.ld, core.st]) == [0x10002]
+        err = raises(ImportError, _codealign.check, [core.ld, core.st], "umalloc._core")
+    finally:
+        _codealign.code_address = real
+    msg = str(err)
+    assert msg.startswith("umalloc._core: 1 frozen native functions start 2-byte aligned (first at 0x10002)")
+    assert "make -C firmware" in msg and "\n" not in msg
