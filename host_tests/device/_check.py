@@ -13,3 +13,18 @@ def raises(exc_type, fn, *args):
 def on_micropython():
     import sys
     return sys.implementation.name == "micropython"
+
+
+def fill(a, p, value):
+    """Write value into every byte of block p's view."""
+    v = a.view(p)
+    for i in range(len(v)):
+        v[i] = value
+
+
+def intact(a, p, value):
+    """True when every byte of block p's view still holds value."""
+    for x in a.view(p):
+        if x != value:
+            return False
+    return True

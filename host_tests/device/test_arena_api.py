@@ -1,25 +1,12 @@
 # Behaviour of every Arena / Partition operation.  Runs on CPython and MicroPython.
 import umalloc
 from umalloc import Arena, MemError
-from _check import raises
+from _check import fill, intact, raises
 
 
 def make(**kw):
     kw.setdefault("partitions", ((16, 8), (64, 4)))
     return Arena(kw.pop("size", 4096), **kw)
-
-
-def fill(a, p, value):
-    v = a.view(p)
-    for i in range(len(v)):
-        v[i] = value
-
-
-def intact(a, p, value):
-    for x in a.view(p):
-        if x != value:
-            return False
-    return True
 
 
 def test_malloc_returns_offsets_and_views_of_requested_length():

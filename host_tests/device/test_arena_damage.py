@@ -5,7 +5,7 @@
 # each of the reproductions below used to segfault the VM.
 import umalloc
 from umalloc import Arena, MemError
-from _check import raises
+from _check import fill, intact, raises
 
 # The unix port compiles umalloc from source inside its own GC heap, which
 # leaves 192k too fragmented for this module's many arenas (with the .mpy
@@ -28,19 +28,6 @@ def put32(buf, off, value):
         buf[off + i] = (value >> (8 * i)) & 0xFF
 
 
-def filled(a, p, value):
-    v = a.view(p)
-    for i in range(len(v)):
-        v[i] = value
-
-
-def intact(a, p, value):
-    for x in a.view(p):
-        if x != value:
-            return False
-    return True
-
-
 def test_off_by_one_nul_into_the_next_header_then_free():
     # issue 13, reproduction 1 (a segfault on the unix port)
     buf = bytearray(4096)
@@ -61,7 +48,7 @@ def test_off_by_one_nul_with_a_zero_payload_loses_no_other_block():
     p = a.malloc(12)
     q = a.malloc(300)                       # zero payload: its bytes look like a footer of 0
     r = a.malloc(40)
-    filled(a, r, 0x3C)
+    fill(a, r, 0x3C)
     buf[p + a.size_of(p)] = 0
     corrupt(a.free, p)
     assert a.size_of(r) == 40 and intact(a, r, 0x3C)    # the third live block is not lost
@@ -99,7 +86,7 @@ def test_a_link_into_a_live_block_is_not_followed():
     p, q = a.malloc(100), a.malloc(100)
     live = a.malloc(200)
     a.malloc(20)
-    filled(a, live, 0x77)
+    fill(a, live, 0x77)
     a.free(p)
     a.view(live)[:16] = bytes(16)           # a fake free header inside a live block...
     put32(a._buf, p, live)                  # ...and the stale write that links to it
@@ -128,7 +115,7 @@ def test_partition_link_outside_its_blocks_or_at_a_live_block():
     a = Arena(2048, partitions=((16, 4),))
     part = a.partitions[0]
     x, y = part.get(), part.get()
-    filled(a, x, 0x11)
+    fill(a, x, 0x11)
     part.put(y)
     put32(a._buf, y, 1 << 30)               # y's link: far outside the arena
     assert part.get() == y
