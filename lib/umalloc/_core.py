@@ -2,7 +2,7 @@
 
 Every function takes `w`, the arena seen as 32-bit words (a memoryview of it on
 MicroPython, one cast to "I" on CPython), and ints; the closures that
-bind_heap / bind_partition make for an arena reach it through handle(w), its
+bind_heap (and _corepart.bind_partition) make reach it through handle(w), its
 address.  All state is in the arena; nothing here allocates a Python object,
 so these functions run under micropython.heap_lock() and from a hard IRQ
 handler.
@@ -363,103 +363,6 @@ def handle(w):
     if VIPER and not PORTABLE:
         return _address(w)
     return w
-
-
-def bind_partition(a, keep, d):
-    """(get, put) of the partition whose descriptor is at word d: OSMemGet / OSMemPut."""
-    box = int
-    mask = SIZE_OK
-
-    @micropython.viper
-    def get():
-        h = ptr32(uint(a))
-        k = int(d)
-        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
-        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
-            ^ (v & 31) ^ h[H_IRQ]
-        if (x ^ PD_KEY) != (v >> 5):
-            return _refused(0 - CORRUPT_AT - (k << 2), None, "get")
-        s = keep
-        if h[H_IRQ]:
-            s = keep[1]()
-        r = 0
-        p = h[k + PD_HEAD]
-        if p:                            # a free block of this partition, or damage
-            i = p - h[k + PD_START]
-            if v & 31:
-                i = i >> (v & 31)
-            else:
-                bs = h[k + PD_SIZE]
-                if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
-                    bs = 1
-                i = i // bs
-            n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-            if p < h[k + PD_START] or p >= h[k + PD_END] or i * h[k + PD_SIZE] != p - h[k + PD_START] \
-                    or (h[n] >> (i & 31)) & 1:
-                r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2)
-                p = 0
-            else:
-                h[k + PD_HEAD] = h[(p + 3) >> 2]
-                h[n] = h[n] | (1 << (i & 31))
-                n = h[k + PD_NFREE] - 1
-                h[k + PD_NFREE] = n
-                if n < h[k + PD_MIN]:
-                    h[k + PD_MIN] = n
-        else:
-            h[k + PD_FAIL] += 1
-        if h[H_IRQ]:
-            keep[2](s)
-        if r:
-            return _refused(r, None, "get")
-        if p:
-            return box(p)
-        return None
-
-    @micropython.viper
-    def put(p):
-        if not p:
-            return _refused(E_PBLK, p, "put")
-        if (p & mask) is not p:
-            return _refused(E_PBLK, p, "put")
-        q = int(p)
-        h = ptr32(uint(a))
-        k = int(d)
-        v = h[k + PD_SHIFT]              # the descriptor's seal (see seal_layout)
-        x = h[k + PD_SIZE] ^ h[k + PD_NBLKS] ^ h[k + PD_START] ^ h[k + PD_END] ^ h[k + PD_BITMAP] \
-            ^ (v & 31) ^ h[H_IRQ]
-        if (x ^ PD_KEY) != (v >> 5):
-            return _refused(0 - CORRUPT_AT - (k << 2), p, "put")
-        s = keep
-        if h[H_IRQ]:
-            s = keep[1]()
-        r = E_PBLK
-        rel = q - h[k + PD_START]
-        if v & 31:
-            i = rel >> (v & 31)
-        else:
-            bs = h[k + PD_SIZE]
-            if bs == 0:                  # never in a sound descriptor; no SIGFPE on a damaged one
-                bs = 1
-            i = rel // bs
-        if rel >= 0 and q < h[k + PD_END] and i * h[k + PD_SIZE] == rel:
-            r = E_FULL
-            if h[k + PD_NFREE] < h[k + PD_NBLKS]:
-                r = E_DOUBLE
-                n = (h[k + PD_BITMAP] >> 2) + (i >> 5)
-                bit = 1 << (i & 31)
-                if h[n] & bit:
-                    h[n] = h[n] ^ bit
-                    h[(q + 3) >> 2] = h[k + PD_HEAD]
-                    h[k + PD_HEAD] = q
-                    h[k + PD_NFREE] += 1
-                    r = 0
-        if h[H_IRQ]:
-            keep[2](s)
-        if r:
-            return _refused(r, p, "put")
-        return None
-
-    return get, put
 
 
 def bind_heap(a, keep):
@@ -1027,4 +930,4 @@ def refuse_misaligned(names, closures=()):
             delattr(package, "_codealign")
 
 
-refuse_misaligned(globals(), bind_heap(0, None) + bind_partition(0, None, 0))
+refuse_misaligned(globals(), bind_heap(0, None))

@@ -15,17 +15,21 @@ from ._shim import int_checked
 class Words:
     """32-bit little-endian words over a bytearray, for the portable core."""
 
-    def __init__(self, buf):
+    def __init__(self, buf, off=0):
         self.buf = buf
+        self.off = off        # in bytes: _corepart's ptr32(uint(a) + bytes) is Words + bytes
+
+    def __add__(self, nbytes):
+        return Words(self.buf, self.off + nbytes)
 
     def __getitem__(self, i):
         b = self.buf
-        j = i << 2
+        j = self.off + (i << 2)
         return b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24)
 
     def __setitem__(self, i, v):
         b = self.buf
-        j = i << 2
+        j = self.off + (i << 2)
         b[j] = v & 0xFF
         b[j + 1] = (v >> 8) & 0xFF
         b[j + 2] = (v >> 16) & 0xFF
@@ -41,14 +45,15 @@ class _Module:
 
 
 def install():
-    """Build umalloc._core (with _corecold's helpers) from source without the viper decorators."""
+    """Build umalloc._core (with _corecold's and _corepart's code) from source without viper."""
     folder = __file__.rsplit("/", 1)[0]
     with open(folder + "/_core.py") as f:
         lines = list(f)
-    with open(folder + "/_corecold.py") as f:   # one namespace: without its import of _core
-        # and its copy of _core's constants (a second const() of one name is a SyntaxError)
-        lines += [line for line in f
-                  if not line.startswith("from ._core import") and " = const(" not in line]
+    for name in ("_corecold", "_corepart"):
+        with open(folder + "/%s.py" % name) as f:   # one namespace: without their import of _core
+            # and their copy of _core's constants (a second const() of one name is a SyntaxError)
+            lines += [line for line in f
+                      if not line.startswith("from ._core import") and " = const(" not in line]
     for k in range(len(lines)):
         code = lines[k].lstrip()
         if code.startswith("@micropython."):
@@ -67,4 +72,5 @@ def install():
     module.PORTABLE = True
     module.Words = Words
     sys.modules["umalloc._core"] = module
+    sys.modules["umalloc._corepart"] = module     # bind_partition is in the same namespace
     return module

@@ -58,7 +58,29 @@ ptr8 = ptr32
 uint = ptr32      # viper's cast to a native unsigned int; arena handles pass through
 
 
-class _SizeOk:
+class _WordsAt:
+    """Words w from word `off` on: what ptr32(uint(a) + bytes) is on CPython (_corepart)."""
+
+    def __init__(self, w, off):
+        self.w = w
+        self.off = off
+
+    def __add__(self, nbytes):
+        return _WordsAt(self.w, self.off + (nbytes >> 2))
+
+    def __getitem__(self, i):
+        return self.w[self.off + i]
+
+    def __setitem__(self, i, v):
+        self.w[self.off + i] = v
+
+
+def words_at(w):
+    """_corepart's uint(a): an address that ptr32() and `+ bytes` accept."""
+    return w if isinstance(w, _WordsAt) else _WordsAt(w, 0)
+
+
+class SizeOk:
     """CPython's stand-in for the core's mask 0xFFFFFF in `(x & mask) is x`.
 
     On MicroPython every int below 2**24 is a small int, unique by value, so the
@@ -66,7 +88,14 @@ class _SizeOk:
     CPython keeps only a few ints unique, so here `x & SIZE_OK` returns x itself
     for an int in range and None otherwise, and refuses other types with the
     words MicroPython's own `&` uses: the same TypeError on both VMs.
+    _corepart's masks carry a partition index above bit 23: int(mask) is their value.
     """
+
+    def __init__(self, value=0xFFFFFF):
+        self.value = value
+
+    def __int__(self):
+        return self.value
 
     def __rand__(self, x):
         if type(x) is int:
@@ -76,4 +105,4 @@ class _SizeOk:
         raise TypeError("unsupported types for __and__: '%s', 'int'" % type(x).__name__)
 
 
-SIZE_OK = _SizeOk()
+SIZE_OK = SizeOk()

@@ -3,7 +3,7 @@
 malloc/free/calloc and Partition.get/put allocate nothing on the GC heap once
 the arena exists (they run under micropython.heap_lock(), so also from a hard
 IRQ handler).  On a plain arena they are the core's native closures themselves
-(_core.bind_heap / bind_partition), installed as instance attributes; debug,
+(_core.bind_heap / _corepart.bind_partition), installed as instance attributes; debug,
 trace and lock= arenas wrap them in methods of _arenacold.py, which, like
 stats, check, map, view and realloc, load on first use (Arena.__getattr__)
 and may allocate: they are for normal code.  Debug mode's guard and poison
@@ -59,7 +59,8 @@ class Partition:
         self._w = arena._w
         self._d = desc        # word index of this partition's descriptor
         self._lock = lock if lock is not None else Nothing()
-        self._get, self._put = C.bind_partition(arena._handle, arena._keep, desc)
+        from ._corepart import bind_partition     # native code loaded with the first partition
+        self._get, self._put = bind_partition(arena._handle, arena._keep, desc)
         if lock is None and not arena._debug:
             self.get, self.put = self._get, self._put    # no Python frame in between
 
