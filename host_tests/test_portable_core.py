@@ -21,9 +21,10 @@ MODULES = ["test_arena_api", "test_arena_badinput", "test_arena_integrity", "tes
 def no_viper_lib(tmp_path_factory):
     root = tmp_path_factory.mktemp("noviper")
     shutil.copytree(LIB_DIR / "umalloc", root / "umalloc")
-    core = root / "umalloc" / "_core.py"
     # an unknown micropython decorator is the SyntaxError such a firmware raises for viper
-    core.write_text(core.read_text().replace("@micropython.viper\n", "@micropython.viper_missing\n"))
+    for name in ("_core.py", "_corepart.py"):
+        core = root / "umalloc" / name
+        core.write_text(core.read_text().replace("@micropython.viper\n", "@micropython.viper_missing\n"))
     return root
 
 

@@ -1,5 +1,6 @@
-# What `import umalloc` leaves out until it is used: the cold core (_corecold)
-# and Arena's cold methods (_arenacold).  A plain arena's malloc/free/calloc/
+# What `import umalloc` leaves out until it is used: the cold core (_corecold),
+# Arena's cold methods (_arenacold) and, until an arena has partitions, their
+# get/put (_corepart).  A plain arena's malloc/free/calloc/
 # get/put never load them, so they work under heap_lock() from the start; the
 # first stats()/view() loads them.  Checked on MicroPython, where each device
 # module runs in its own interpreter (pytest's CPython process shares modules).
@@ -74,6 +75,18 @@ def test_0_special_name_probes_load_nothing():
     assert truth
     if on_micropython():
         assert not _loaded("_arenacold") and not _loaded("_corecold")
+        # Arena's default has no partitions: their get/put native code is not loaded either
+        assert not _loaded("_corepart")
+
+
+def test_0b_partition_code_loads_with_the_first_partition():
+    if on_micropython():          # after test_0 (sorted): umalloc imported, one all-heap arena made
+        assert not _loaded("_corepart")
+    a = Arena(1024, partitions=((16, 4),))
+    assert _loaded("_corepart")
+    part = a.partitions[0]
+    part.put(part.get())
+    assert part.query()["nfree"] == 4       # (no check(): test_1 wants the cold core unloaded)
 
 
 def test_3_cold_names_unknown_anywhere_still_raise():
