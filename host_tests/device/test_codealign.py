@@ -31,9 +31,9 @@ def test_the_native_code_here_is_4_aligned():
     core = _viper_core()
     if core is None:
         return
-    from umalloc import _codealign
+    from umalloc import _codealign, _corepart
     funcs = [core.ld, core.st, core._free_block, core._address] + list(core.bind_heap(0, None)) \
-        + list(core.bind_partition(0, None, 0))
+        + list(_corepart.bind_partition(0, None, 25))     # 25: H_PARTS, the first descriptor
     assert _codealign.misaligned(funcs) == []
     _codealign.check(funcs)                                          # no error
 

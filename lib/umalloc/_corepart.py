@@ -31,7 +31,7 @@ try:
     from micropython import const
     _Mask = None
 except ImportError:
-    from ._shim import micropython, const, ptr32, SizeOk as _Mask, words_at as uint
+    from ._shim import micropython, const, SizeOk as _Mask, words_at as uint, words_ptr as ptr32
 
 from ._core import _refused, refuse_misaligned
 
