@@ -2,8 +2,8 @@
 
 Every function takes `w`, the arena seen as 32-bit words (a memoryview of it on
 MicroPython, one cast to "I" on CPython), and ints; the closures that
-bind_heap (and _corepart.bind_partition) make reach it through handle(w), its
-address.  All state is in the arena; nothing here allocates a Python object,
+bind_heap (and _corepart.bind_partition) make for an arena reach it through
+handle(w), its address.  All state is in the arena; nothing here allocates a Python object,
 so these functions run under micropython.heap_lock() and from a hard IRQ
 handler.
 
