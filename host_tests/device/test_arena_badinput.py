@@ -173,12 +173,12 @@ def test_tight_layouts_fit_or_are_refused():
 def test_at_most_64_partitions():
     # put() finds its descriptor from bits 24-29 of its size mask (a small int on a
     # 32-bit port): 64 partitions work, a 65th is refused when the arena is made
-    parts = tuple((4 * k, 2) for k in range(1, 65))
-    a = Arena(24 * 1024, partitions=parts)
+    parts = tuple((size, 2) for size in range(7, 71))      # small: a board's heap holds it
+    a = Arena(10 * 1024, partitions=parts)
     last = a.partitions[63]
     p = last.get()
-    assert last.block_size == 256 and last.contains(p)
+    assert last.block_size == 70 and last.contains(p)
     last.put(p)
     a.check()
-    a = None
-    assert raises(MemError, Arena, 24 * 1024, parts + ((260, 2),)).code == umalloc.ERR_MEM_INVALID_BLKS
+    a = last = None
+    assert raises(MemError, Arena, 10 * 1024, parts + ((71, 2),)).code == umalloc.ERR_MEM_INVALID_BLKS
