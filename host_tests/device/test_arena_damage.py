@@ -96,18 +96,20 @@ def test_a_link_into_a_live_block_is_not_followed():
     assert list(a.view(live)[16:]) == [0x77] * 184 and a.size_of(q) == 100
 
 
-def test_a_damaged_class_list_tail_is_refused():
+def test_a_damaged_class_list_head_is_refused():
     a = Arena(4096, partitions=())
     p, q, r, s = a.malloc(100), a.malloc(100), a.malloc(100), a.malloc(100)
     a.free(p)
     w = a._w
     C = umalloc._core
     heads = C.ld(w, C.H_CLASSES) >> 2
-    nc = C.ld(w, C.H_NCLASSES)
-    for c in range(nc):                     # the tail of p's class points at the arena's header
-        if C.ld(w, heads + nc + c) == p - 4:
-            C.st(w, heads + nc + c, 8)
-    corrupt(a.free, r)                      # r goes after p in that list: the tail is checked
+    damaged = 0
+    for c in range(C.ld(w, C.H_NCLASSES)):  # the head of p's class points at the arena's header
+        if C.ld(w, heads + c) == p - 4:
+            C.st(w, heads + c, 8)
+            damaged += 1
+    assert damaged == 1
+    corrupt(a.free, r)                      # r goes after p in that list: the walk checks the head
     assert a.size_of(r) == 100
 
 

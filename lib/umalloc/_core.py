@@ -53,7 +53,7 @@ H_SIZE = const(1)
 H_NPARTS = const(2)
 H_HEAP_START = const(3)
 H_HEAP_END = const(4)
-H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
+H_CLASSES = const(5)       # byte offset of the class lists' heads, then their non-empty bitmap
 H_NCLASSES = const(6)
 H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
 H_FREE_COUNT = const(8)    # number of free heap blocks
@@ -128,9 +128,11 @@ def _bit(w, bitmap: int, i: int, value: int):
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class
 # (4 classes per power of two, TLSF-style).  Searching a request's own class
-# plus the heads (or tails) of the larger classes finds exactly the block a
-# single address-ordered first-fit (or last-fit) list would, without walking
-# every fragment that is too small.  Some lines are inlined on purpose: a
+# plus the heads of the larger classes finds exactly the block a single
+# address-ordered first-fit list would, without walking every fragment that is
+# too small.  A class keeps only its head (no tail: 4 bytes a class less of the
+# arena); inserting walks the class from its head, and two-ended's last fit
+# (cold code) walks the lists.  Some lines are inlined on purpose: a
 # viper-to-viper call costs about as much as the whole list update.
 
 @micropython.viper
@@ -200,8 +202,6 @@ def _links_ok(w, b: int, c: int) -> int:
             return 0 - CORRUPT_AT - (b + 4)
         if h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != b:
             return 0 - CORRUPT_AT - nxt
-    elif h[heads + h[H_NCLASSES]] != b:
-        return 0 - CORRUPT_AT - ((heads + h[H_NCLASSES]) << 2)
     if prv:
         if prv < start or prv >= b or (prv - start) & gm:
             return 0 - CORRUPT_AT - (b + 8)
@@ -229,32 +229,22 @@ def _insert(w, b: int, size: int) -> int:
         t = t >> 1
     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
     heads = (h[H_CLASSES] >> 2) + c
-    tails = heads + h[H_NCLASSES]
     start = h[H_HEAP_START]
-    last = h[H_HEAP_END] - MIN_BLOCK
     gm = (1 << h[H_GRAN_SHIFT]) - 1
-    prv = h[tails]
-    nxt = 0
-    if prv > b:                              # not past the class's last block: walk
-        prv = 0
-        at = heads << 2
-        nxt = h[heads]
-        while nxt != 0 and nxt < b:          # ascending: a damaged list cannot loop
-            if nxt <= prv or nxt < start or (nxt - start) & gm or h[nxt >> 2] & USED:
-                return 0 - CORRUPT_AT - at
-            prv = nxt
-            at = nxt + 4
-            nxt = h[(nxt >> 2) + 1]
-        # the tail lies above b, so the walk stops at a block above b, never at 0
-        if nxt < b + size or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
-                or h[(nxt >> 2) + 2] != prv:
+    prv = 0
+    at = heads << 2
+    nxt = h[heads]
+    while nxt != 0 and nxt < b:              # ascending: a damaged list cannot loop
+        if nxt <= prv or nxt < start or (nxt - start) & gm or h[nxt >> 2] & USED:
             return 0 - CORRUPT_AT - at
-    elif prv:                                # append after the tail
-        if prv < start or prv + MIN_BLOCK > b or (prv - start) & gm or h[prv >> 2] & USED \
-                or h[(prv >> 2) + 1] != 0:
-            return 0 - CORRUPT_AT - (tails << 2)
-    elif h[heads] != 0:                      # the tail says empty: so must the head
-        return 0 - CORRUPT_AT - (heads << 2)
+        prv = nxt
+        at = nxt + 4
+        nxt = h[(nxt >> 2) + 1]
+    if prv and prv + MIN_BLOCK > b:          # the block below b ends at or below b
+        return 0 - CORRUPT_AT - at
+    if nxt and (nxt < b + size or nxt > h[H_HEAP_END] - MIN_BLOCK or (nxt - start) & gm
+                or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != prv):
+        return 0 - CORRUPT_AT - at
     x = size ^ (size >> 16)
     x = x ^ (x >> 8)
     x = x ^ (x >> 4)
@@ -270,10 +260,8 @@ def _insert(w, b: int, size: int) -> int:
         h[heads] = b
     if nxt:
         h[(nxt >> 2) + 2] = b
-    else:
-        h[tails] = b
     if prv == 0 and nxt == 0:                # the class was empty: mark it non-empty
-        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        k = (h[H_CLASSES] >> 2) + h[H_NCLASSES] + (c >> 5)
         h[k] = h[k] | (1 << (c & 31))
     h[H_FREE_SIZE] += size
     h[H_FREE_COUNT] += 1
@@ -305,10 +293,8 @@ def _remove(w, b: int, size: int) -> int:
         h[heads] = nxt
     if nxt:
         h[(nxt >> 2) + 2] = prv
-    else:
-        h[heads + h[H_NCLASSES]] = prv
     if prv == 0 and nxt == 0:                # the class is empty now
-        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        k = (h[H_CLASSES] >> 2) + h[H_NCLASSES] + (c >> 5)
         h[k] = h[k] & (-1 - (1 << (c & 31)))
     h[H_FREE_SIZE] -= size
     h[H_FREE_COUNT] -= 1
@@ -564,7 +550,7 @@ def bind_heap(a, keep):
                     i = c >> 5
                     nw = (nc + 31) >> 5
                     if i < nw and r == 0:
-                        t = h[heads + nc + nc + i] & (0 - (1 << (c & 31)))
+                        t = h[heads + nc + i] & (0 - (1 << (c & 31)))
                         while 1:
                             while t:
                                 f = t & (0 - t)          # lowest set bit; its index by halving
@@ -591,7 +577,7 @@ def bind_heap(a, keep):
                             i += 1
                             if i >= nw:
                                 break
-                            t = h[heads + nc + nc + i]
+                            t = h[heads + nc + i]
                         if bc >= 0 and (b < start or b > last):   # a class head left the heap
                             r = 0 - CORRUPT_AT - ((heads + bc) << 2)
                             b = 0
@@ -645,8 +631,6 @@ def bind_heap(a, keep):
                         if nxt <= b or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
                                 or h[(nxt >> 2) + 2] != b:
                             r = 0 - CORRUPT_AT - (b + 4)
-                    elif h[heads + nc + c] != b:
-                        r = 0 - CORRUPT_AT - ((heads + nc + c) << 2)
                     if prv:
                         if prv < start or prv >= b or (prv - start) & gm or h[prv >> 2] & USED \
                                 or h[(prv >> 2) + 1] != b:
@@ -696,8 +680,6 @@ def bind_heap(a, keep):
                             h[heads + c] = nb
                         if nxt:
                             h[(nxt >> 2) + 2] = nb
-                        else:
-                            h[heads + nc + c] = nb
                         h[H_FREE_SIZE] -= need
                     else:
                         _remove(a, old, size)          # its links were checked above
@@ -858,7 +840,6 @@ def bind_heap(a, keep):
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
                     if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
                         heads = (h[H_CLASSES] >> 2) + c            # _links_ok(a, f, c) written out
-                        nc = h[H_NCLASSES]
                         gm = (1 << gshift) - 1
                         nxt = h[(f >> 2) + 1]
                         prv = h[(f >> 2) + 2]
@@ -866,8 +847,6 @@ def bind_heap(a, keep):
                             if nxt <= f or nxt > end - MIN_BLOCK or (nxt - start) & gm \
                                     or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != f:
                                 r = 0 - CORRUPT_AT - (f + 4)
-                        elif h[heads + nc] != f:
-                            r = 0 - CORRUPT_AT - ((heads + nc) << 2)
                         if prv:
                             if prv < start or prv >= f or (prv - start) & gm \
                                     or h[prv >> 2] & USED or h[(prv >> 2) + 1] != f:
@@ -890,8 +869,6 @@ def bind_heap(a, keep):
                                 h[heads] = b
                             if nxt:
                                 h[(nxt >> 2) + 2] = b
-                            else:
-                                h[heads + nc] = b
                             h[H_FREE_SIZE] += size - osize
                     else:
                         r = int(_remove(a, f, osize))

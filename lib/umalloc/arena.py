@@ -108,7 +108,7 @@ def _tables(off, avail, gshift, align):
     """(classes offset, class count, partitions start) when the heap tables start at off."""
     classes = off + (((max(avail, 0) >> gshift) + 31) >> 5) * 4
     nclasses = C.size_class(avail if avail > C.MIN_BLOCK else C.MIN_BLOCK) + 1
-    end = classes + 8 * nclasses + 4 * ((nclasses + 31) >> 5)
+    end = classes + 4 * nclasses + 4 * ((nclasses + 31) >> 5)
     return classes, nclasses, (end + align - 1) & -align
 
 
@@ -226,7 +226,7 @@ class Arena:
             rel.append(blocks)
             blocks += block_size * nblks
         avail = size - off - blocks - 8
-        # The heap bitmap (one bit per granule), one list head and tail per size class up
+        # The heap bitmap (one bit per granule), one list head per size class up
         # to the heap's own size, then a bitmap of the non-empty classes.
         hbitmap = off
         classes, nclasses, pstart = _tables(off, avail, gshift, align)
