@@ -61,7 +61,9 @@ def test_judge_finds_the_same_minimum_as_min_arena():
     want = simulate.min_arena(simulate.umalloc_factory(layout), trace, step=advisor.SIM_STEP)
     judge = advisor._Judge(trace, 1000)
     assert judge.exact(layout) == want
-    assert advisor._Judge(trace, 1000).beats(layout, want + 400) == want
+    # from above, in 4-byte steps: the same minimum, or a passing size inside the rule's last 8-byte step
+    got = advisor._Judge(trace, 1000).beats(layout, want + 400)
+    assert want - advisor.SIM_STEP < got <= want and judge.fits(layout, got)
     assert judge.beats(layout, want) is None                 # not below itself
 
 
