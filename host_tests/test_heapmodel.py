@@ -29,7 +29,7 @@ def test_model_passes_exactly_where_the_real_core_does(trace):
             except umalloc.MemError:
                 continue
             heap = a.stats()["heap_size"]
-            model = heapmodel.replay(trace.events, layout.partitions, heap, layout.align or 4,
+            model = heapmodel.replay(trace.events, layout.partitions, heap, heapmodel.granule(layout.align),
                                      layout.policy, layout.small_threshold or 256)
             assert model.ok == traces.replays_cleanly(a, trace), (layout.describe(), size)
             compared += 1

@@ -21,7 +21,7 @@ from collections import Counter
 
 import umalloc
 
-from . import minarena, traces
+from . import heapmodel, minarena, traces
 from .errors import UserError
 from .idealheap import ideal_arena
 from .simulate import POLICIES, Layout, bisect_min, umalloc_factory
@@ -81,8 +81,9 @@ def block_size_for(n):
     return s
 
 
-def heap_block(n, align=4):
-    """Bytes a heap block for an n-byte request takes (4-byte header, granule, 16 minimum)."""
+def heap_block(n, align=8):
+    """Bytes a heap block for an n-byte request takes (4-byte header, granule, 16 minimum);
+    the granule is Arena's default unless given."""
     return max(16, (n + 4 + align - 1) & -align)
 
 
@@ -327,7 +328,7 @@ def _moves(trace, space, layout):
         for t in sorted(smalls, key=lambda t: abs(t - now)):
             if t != now:
                 yield lay(counts, sm=t)
-    yield lay(counts, al=None if align == 8 else 8)
+    yield lay(counts, al=4 if align is None else None)
     for i, (s, c) in enumerate(parts):
         lo = sizes[i - 1] if i else 0
         hi = sizes[i + 1] if i + 1 < len(sizes) else PARTITION_CAP + 1
@@ -467,7 +468,7 @@ def _kicks(layout, space):
     configs = [(p, None) for p in POLICIES if p != "twoended"]
     configs += [("twoended", t) for t in smalls]
     out = []
-    for align in (layout.align, None if layout.align == 8 else 8):
+    for align in (layout.align, 4 if layout.align is None else None):
         for policy, small in configs:
             out.append(_layout(layout.partitions, policy, small, align))
     counts = dict(layout.partitions)
@@ -516,7 +517,7 @@ class Advice:
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
                     self.baseline / max(1, t.peak_live))]
         lo = 0
-        gran = self.layout.align or 4
+        gran = heapmodel.granule(self.layout.align)
         for s, c in self.layout.partitions:
             h1, h2 = heap_block(lo + 1, gran), heap_block(s, gran)
             lines.append("partition %dx%d: requests of %s B, up to %d live at once%s; "
@@ -536,10 +537,11 @@ class Advice:
         if self.layout.small_threshold is not None:
             lines.append("small_threshold %d: twoended places blocks of up to %d B (header included) "
                          "top-down, larger ones bottom-up" % ((self.layout.small_threshold,) * 2))
-        if self.layout.align is not None:
-            lines.append("align %d: the heap's block-start bitmap has one bit per %d bytes, half "
-                         "as many as with align 4, at the cost of coarser rounding"
-                         % (self.layout.align, self.layout.align))
+        if self.layout.align == 4:
+            lines.append("align 4: heap blocks rounded to 4 bytes, not 8, which pays here for the "
+                         "block-start bitmap's one bit per 4 bytes (twice the default's)")
+        elif self.layout.align == 8:
+            lines.append("align 8: partition blocks are multiples of 8 bytes")
         if self.searched:
             s = self.searched
             lines.append("search: %d layouts judged in %d replays over %d hill climbs; %s"

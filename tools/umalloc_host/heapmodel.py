@@ -54,12 +54,17 @@ class Result:
         return False
 
 
+def granule(align):
+    """The heap granule of an Arena made with align= (None: the default, 8 bytes)."""
+    return 4 if align == 4 else 8
+
+
 def heap_need(n, gran):
     need = (n + HEADER + gran - 1) & -gran
     return need if need >= MIN_BLOCK else MIN_BLOCK
 
 
-def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=256):
+def replay(events, partitions=(), heap=UNBOUNDED, gran=8, policy="first", small=256):
     """Run (op, id, size) events through the model; stops at the first failure."""
     if heap is None:
         heap = UNBOUNDED
@@ -227,7 +232,7 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
     return Result(True, top, top if maybe is None else maybe, None, unsure)
 
 
-def first_fit_top(events, partitions=(), gran=4):
+def first_fit_top(events, partitions=(), gran=8):
     """Result of first fit in an unbounded heap: every heap of at least .top bytes replays
     the trace with zero failures; none below .maybe does (see the module doc).
     .ok is False only when a request can never be met (at or above the 16 MiB limit)."""

@@ -133,7 +133,7 @@ class ModelJudge:
         self.passes += 1
         if self.on_pass:
             self.on_pass()
-        return heapmodel.replay(self.events, layout.partitions, heap, layout.align or 4,
+        return heapmodel.replay(self.events, layout.partitions, heap, heapmodel.granule(layout.align),
                                 layout.policy, _small(layout))
 
     def heap_fits(self, layout, heap):
@@ -143,7 +143,7 @@ class ModelJudge:
         """First fit only: (smallest heap that passes, heap from which every larger passes);
         (None, None) when no heap does (a request over the 16 MiB limit).  The first is
         the second unless a realloc grew a block in place past the highest byte used."""
-        gran = layout.align or 4
+        gran = heapmodel.granule(layout.align)
         self.passes += 1
         if self.on_pass:
             self.on_pass()
@@ -180,7 +180,7 @@ def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     judge = ModelJudge(trace, on_pass)
     unbounded = None
     if layout.policy == "first":
-        unbounded = heapmodel.first_fit_top(trace.events, layout.partitions, layout.align or 4)
+        unbounded = heapmodel.first_fit_top(trace.events, layout.partitions, heapmodel.granule(layout.align))
 
     def fits(size):
         h = heap_size(layout, size)
