@@ -128,7 +128,7 @@ def test_layout_options_round_trip_through_json(tmp_path):
     back = simulate.layout_from_dict(dict(layout.to_json(), partitions=[[16, 50]]), "t")
     assert back.options() == {"small_threshold": 520, "align": 8}
     assert simulate.Layout(((16, 4),)).to_json() == {"arena_size": None, "partitions": [[16, 4]],
-                                                     "policy": "first"}
+                                                     "policy": "good"}   # Arena's default
     for bad in ({"align": 2}, {"small_threshold": -1}, {"small_threshold": "big"}):
         with pytest.raises(UserError):
             simulate.layout_from_dict(dict({"partitions": [], "policy": "twoended"}, **bad), "t")

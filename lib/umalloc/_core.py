@@ -93,6 +93,7 @@ PD_WORDS = const(10)
 POLICY_FIRST = const(0)
 POLICY_BEST = const(1)
 POLICY_TWOENDED = const(2)
+POLICY_GOOD = const(3)
 
 USED = const(1)
 PREV_FREE = const(2)
@@ -127,10 +128,11 @@ def _bit(w, bitmap: int, i: int, value: int):
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class
-# (4 classes per power of two, TLSF-style).  Searching a request's own class
-# plus the heads of the larger classes finds exactly the block a single
-# address-ordered first-fit list would, without walking every fragment that is
-# too small.  A class keeps only its head (no tail: 4 bytes a class less of the
+# (4 classes per power of two, TLSF-style).  malloc's default, good fit, walks
+# the request's own class, else takes the head of the smallest non-empty larger
+# class (the free block ending the heap last: placements then do not depend on
+# the heap's size, which sim and advise rely on).  First fit, best fit and
+# two-ended search in cold code (_corecold._find).  A class keeps only its head (no tail: 4 bytes a class less of the
 # arena); inserting walks the class from its head, and two-ended's last fit
 # (cold code) walks the lists.  Some lines are inlined on purpose: a
 # viper-to-viper call costs about as much as the whole list update.
@@ -521,16 +523,18 @@ def bind_heap(a, keep):
             heads = h[H_CLASSES] >> 2
             start = h[H_HEAP_START]
             last = h[H_HEAP_END] - MIN_BLOCK
-            if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
-                fl = 4                 # 4 + bit length of need >> 5
-                t = need >> 5
-                while t >= 16:
+            if policy == POLICY_GOOD:    # good fit: first fit in the request's class, else the
+                fl = 4                   # lowest block of the smallest larger class; the block that
+                t = need >> 5            # ends the heap only when no other fits (so placements do
+                while t >= 16:           # not depend on the heap's size)
                     fl += 4
                     t = t >> 4
                 while t:
                     fl += 1
                     t = t >> 1
                 c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
+                top = h[H_HEAP_END]
+                wild = 0                 # the free block ending the heap, when it fits
                 if c < nc:
                     at = (heads + c) << 2
                     b = h[heads + c]
@@ -540,47 +544,58 @@ def bind_heap(a, keep):
                             r = 0 - CORRUPT_AT - at
                             b = 0
                             break
-                        if (h[b >> 2] & SIZE_MASK) >= need:
+                        t = h[b >> 2] & SIZE_MASK
+                        if t >= need:
+                            if b + t != top:
+                                bc = c
+                                break
+                            wild = b     # (the block ending the heap is last in its list)
                             bc = c
+                            b = 0
                             break
                         lo = b
                         at = b + 4
                         b = h[(b >> 2) + 1]
-                    c += 1               # the lowest head among non-empty larger classes
+                    c += 1               # the smallest non-empty larger class: its head
                     i = c >> 5
                     nw = (nc + 31) >> 5
-                    if i < nw and r == 0:
+                    t = 0
+                    if i < nw:
                         t = h[heads + nc + i] & (0 - (1 << (c & 31)))
-                        while 1:
-                            while t:
-                                f = t & (0 - t)          # lowest set bit; its index by halving
-                                t = t ^ f
-                                c = i << 5
-                                if (f & 0xFFFF) == 0:
-                                    c += 16
-                                    f = f >> 16
-                                if (f & 0xFF) == 0:
-                                    c += 8
-                                    f = f >> 8
-                                if (f & 0xF) == 0:
-                                    c += 4
-                                    f = f >> 4
-                                if (f & 3) == 0:
-                                    c += 2
-                                    f = f >> 2
-                                if (f & 1) == 0:
-                                    c += 1
-                                f = h[heads + c]
-                                if b == 0 or f < b:
-                                    b = f
-                                    bc = c
-                            i += 1
-                            if i >= nw:
+                    while i < nw and b == 0 and r == 0:
+                        while t:
+                            f = t & (0 - t)          # lowest set bit; its index by halving
+                            t = t ^ f
+                            c = i << 5
+                            if (f & 0xFFFF) == 0:
+                                c += 16
+                                f = f >> 16
+                            if (f & 0xFF) == 0:
+                                c += 8
+                                f = f >> 8
+                            if (f & 0xF) == 0:
+                                c += 4
+                                f = f >> 4
+                            if (f & 3) == 0:
+                                c += 2
+                                f = f >> 2
+                            if (f & 1) == 0:
+                                c += 1
+                            f = h[heads + c]
+                            if f < start or f > last:   # a class head left the heap
+                                r = 0 - CORRUPT_AT - ((heads + c) << 2)
                                 break
+                            if f + (h[f >> 2] & SIZE_MASK) != top:
+                                b = f
+                                bc = c
+                                break
+                            wild = f
+                            bc = c
+                        i += 1
+                        if i < nw:
                             t = h[heads + nc + i]
-                        if bc >= 0 and (b < start or b > last):   # a class head left the heap
-                            r = 0 - CORRUPT_AT - ((heads + bc) << 2)
-                            b = 0
+                    if b == 0 and r == 0:
+                        b = wild         # (bc: its class, when it is one)
             else:
                 if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
                     small = 1
@@ -967,7 +982,7 @@ def seal_layout(w):
 # first_not, move, popcount, _find and layout_damage live in _corecold.py:
 # `import umalloc` and a plain Arena() leave their code out of RAM until
 # realloc, view, size_of, debug mode, check(), a seal check or an arena of the
-# best / twoended policy first asks for one.  The first such look-up puts all of
+# first / best / twoended policy first asks for one.  The first such look-up puts all of
 # them in this module's globals (where malloc looks up _find), so none is
 # looked up again, and none allocates later under heap_lock().
 

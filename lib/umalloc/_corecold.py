@@ -70,6 +70,7 @@ PD_WORDS = const(10)
 POLICY_FIRST = const(0)
 POLICY_BEST = const(1)
 POLICY_TWOENDED = const(2)
+POLICY_GOOD = const(3)
 
 USED = const(1)
 PREV_FREE = const(2)

@@ -1,4 +1,4 @@
-"""Arena: one bytearray carved into fixed partitions plus a first-fit heap.
+"""Arena: one bytearray carved into fixed partitions plus a good-fit heap.
 
 malloc/free/calloc and Partition.get/put allocate nothing on the GC heap once
 the arena exists (they run under micropython.heap_lock(), so also from a hard
@@ -16,7 +16,7 @@ from .errors import (MemError, ERR_MEM_INVALID_BLKS,
                      ERR_MEM_INVALID_SIZE)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
-POLICIES = ("first", "best", "twoended")
+POLICIES = ("first", "best", "twoended", "good")
 # No partitions unless asked for: idle partition blocks cost more than they save on every
 # trace measured (issue 14: `umalloc sim --min-arena` on the four samples and the generated
 # families; e.g. churn 1.37x -> 1.34x, zebra 1.85x -> 1.70x); `umalloc advise` sizes them.
@@ -115,7 +115,7 @@ def _tables(off, avail, gshift, align):
 class Arena:
     """One bytearray holding fixed partitions and a heap; all state inside it."""
 
-    def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=None,
+    def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="good", align=None,
                  buf=None, debug=False, trace=0, small_threshold=256, lock=None, irq=True):
         # Every argument is checked before buf is touched: a refused call changes nothing.
         if buf is None:
@@ -152,7 +152,7 @@ class Arena:
         if buf is None:                   # first: a fresh large block fragments the GC heap least
             buf = bytearray(size & ~3)
         parts = self._validated(partitions, 8 if align == 8 else 4)
-        if policy != "first":
+        if policy != "good":
             C._find                # malloc's search for these policies: see _corecold
         self._buf = buf
         self._w = _words(buf)

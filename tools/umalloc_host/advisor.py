@@ -47,6 +47,7 @@ PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
 MIN_SHARE = 0.01         # a block size that would serve fewer requests than this is left to the heap
 TARGET = 1.15            # the ratio to peak live the explanation measures the result against
 DEFAULT_SMALL = 256      # Arena's small_threshold when none is given
+DEFAULT_POLICY = "good"  # Arena's policy when none is given
 # Budgets in events replayed through heapmodel (about 2 us an event on one core of a laptop;
 # a climb runs in a worker process, two side by side): issue 14's goals are 20 s for 10,000
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
@@ -55,7 +56,7 @@ TOTAL_EVENTS = 5000000   # the whole search's budget
 LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
 LONG_SHARE = 0.6
 MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 4000
-SEEDS = (("best", 0.5), ("first", 1.0), ("twoended", 0.5))   # besides the heap alone
+SEEDS = (("best", 0.5), ("good", 1.0), ("first", 0.5), ("twoended", 0.5))   # besides the heap alone
 BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
 
 
@@ -130,7 +131,7 @@ def block_sizes(trace):
     return sorted(set(block_size_for(n) for n in trace.sizes() if n <= PARTITION_CAP))
 
 
-def layout_for(trace, block_sizes, policy="first", share=1.0):
+def layout_for(trace, block_sizes, policy="good", share=1.0):
     """Partitions for these block sizes, each with `share` of its class's peak live count."""
     peaks = class_peaks(trace, block_sizes)
     parts = []
@@ -197,7 +198,7 @@ class _Judge:
         return self.known[k]
 
     def _exact(self, layout, hint):
-        if layout.policy == "first":
+        if layout.policy in heapmodel.SIZE_FREE:
             small, safe = self.model.min_heap(layout)
             if small is None:
                 return None
@@ -213,7 +214,7 @@ class _Judge:
         (the lowest passing size may have failing sizes just above it)."""
         k = _key(layout)
         if k not in self.ruled:
-            if layout.policy == "first":
+            if layout.policy in heapmodel.SIZE_FREE:
                 self.ruled[k] = self.exact(layout)
             else:
                 try:
@@ -250,7 +251,7 @@ class _Judge:
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
         k = _key(layout)
-        if k not in self.known and layout.policy != "first":
+        if k not in self.known and layout.policy not in heapmodel.SIZE_FREE:
             if best - STEP < self.floor or not self.fits(layout, best - STEP):
                 return None     # one replay tells (the answer is not remembered: not known)
             self.known[k] = self._exact(layout, best - STEP)
@@ -265,7 +266,7 @@ def _confirm(layout, arena, trace):
         arena += STEP
         if arena >= umalloc.arena.MAX_ARENA:
             return None
-    if layout.policy == "first" and arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
+    if layout.policy in heapmodel.SIZE_FREE and arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
         raise UserError("%s: the heap model and the real core disagree at %d bytes (%s); "
                         "please report this trace" % (trace.name, arena - STEP, layout.describe()))
     return arena
@@ -573,7 +574,7 @@ class Advice:
         d = max(STEP, int(self.arena * spread / samples) // STEP * STEP)
         sizes = [self.arena + i * d for i in range(1, samples + 1)]
         judge = _Judge(self.trace, 1 << 30)
-        if self.layout.policy == "first":
+        if self.layout.policy in heapmodel.SIZE_FREE:
             small, safe = judge.model.min_heap(self.layout)
             if small == safe:                   # proven: every larger heap replays cleanly
                 return sizes, [n for n in sizes if minarena.heap_size(self.layout, n) is None
@@ -623,14 +624,15 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     import os
     minarena.check_requests(trace)
     judge = _Judge(trace, 1 << 30, progress)
-    heap = {"first": judge.exact(Layout((), "first", None, "advised"))}
-    for p in POLICIES[1:]:
-        heap[p] = judge.exact(Layout((), p, None, "advised"), hint=heap["first"])
+    heap = {DEFAULT_POLICY: judge.exact(Layout((), DEFAULT_POLICY, None, "advised"))}
+    for p in POLICIES:
+        if p != DEFAULT_POLICY:
+            heap[p] = judge.exact(Layout((), p, None, "advised"), hint=heap[DEFAULT_POLICY])
     if None in heap.values():
         raise UserError("%s: no arena below %d bytes replays without failures"
                         % (trace.name, umalloc.arena.MAX_ARENA))
-    baseline = heap["first"]
-    policy0 = min(POLICIES, key=lambda p: (heap[p], POLICIES.index(p)))   # ties: the simpler policy
+    baseline = heap[DEFAULT_POLICY]
+    policy0 = min(POLICIES, key=lambda p: (heap[p], p != DEFAULT_POLICY, POLICIES.index(p)))   # ties: the default
     pool = candidates(trace)
     space = (pool, thresholds(trace), block_sizes(trace), {})   # {} caches class peaks
     total = budget or total_budget(trace)
@@ -672,7 +674,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                     on_best(now[0], now[1])
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
-    ends = [(baseline, Layout((), "first", None, "advised"))]    # never worse than the heap alone
+    ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
     for r in sorted(done, key=lambda r: r[0])[:FINALISTS if len(trace) <= LONG else LONG_FINALISTS]:
         if all(_key(r[1]) != _key(e[1]) for e in ends):
             ends.append((judge.by_rule(r[1]), r[1]))

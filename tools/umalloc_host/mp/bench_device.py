@@ -124,7 +124,7 @@ TOP_AT_BOUNDARY = 3584 + 20
 
 def heap_with(umalloc, k, top=TOP, **options):
     """A heap with k small free holes below one large free block of `top` usable bytes."""
-    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), policy="first", **options)   # 2k blocks of 16 B
+    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), **options)   # 2k blocks of 16 B
     holes = array("i", bytes(4 * k))
     for i in range(k):
         holes[i] = a.malloc(12)
