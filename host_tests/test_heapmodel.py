@@ -7,7 +7,8 @@ from umalloc_host import families, heapmodel, minarena, simulate, traces
 from umalloc_host.refalloc import BuddyAllocator, FirstFit8
 
 L = simulate.Layout
-LAYOUTS = [L((), "first"), L(((16, 64), (64, 32)), "first"), L(((10, 20), (24, 12)), "first"),
+LAYOUTS = [L((), "good"), L(((16, 64), (64, 32)), "good"), L(((10, 20), (24, 12)), "good", align=4),
+           L((), "first"), L(((16, 64), (64, 32)), "first"), L(((10, 20), (24, 12)), "first"),
            L(((16, 20),), "first", align=8), L((), "best"), L(((12, 10),), "best", align=8),
            L((), "twoended"), L(((16, 8),), "twoended", small_threshold=64)]
 TRACES = [traces.generate(seed=11, events=500, max_live=40, sizes=(0, 3, 12, 40, 100, 300)),
@@ -29,21 +30,22 @@ def test_model_passes_exactly_where_the_real_core_does(trace):
             except umalloc.MemError:
                 continue
             heap = a.stats()["heap_size"]
-            model = heapmodel.replay(trace.events, layout.partitions, heap, layout.align or 4,
+            model = heapmodel.replay(trace.events, layout.partitions, heap, heapmodel.granule(layout.align),
                                      layout.policy, layout.small_threshold or 256)
             assert model.ok == traces.replays_cleanly(a, trace), (layout.describe(), size)
             compared += 1
     assert compared > 40
 
 
-def test_first_fit_top_is_the_smallest_heap_and_every_larger_one_passes():
+@pytest.mark.parametrize("policy", ["first", "good"])
+def test_first_fit_top_is_the_smallest_heap_and_every_larger_one_passes(policy):
     trace = families.generate("bimodal", 800, 4)
-    layout = L(((12, 30),), "first")
-    top = heapmodel.first_fit_top(trace.events, layout.partitions)
+    layout = L(((12, 30),), policy)
+    top = heapmodel.first_fit_top(trace.events, layout.partitions, policy=policy)
     assert top.ok and top.maybe == top.top       # no realloc in this family
-    for heap in (top.top, top.top + 4, top.top + 20, top.top + 1000):
-        assert heapmodel.replay(trace.events, layout.partitions, heap).ok
-    assert not heapmodel.replay(trace.events, layout.partitions, top.top - 4).ok
+    for heap in (top.top, top.top + 8, top.top + 24, top.top + 1000):
+        assert heapmodel.replay(trace.events, layout.partitions, heap, policy=policy).ok
+    assert not heapmodel.replay(trace.events, layout.partitions, top.top - 8, policy=policy).ok
     band = minarena.umalloc_band(layout, trace)
     assert band.proven and band.smallest == band.safe
     assert minarena.heap_size(layout, band.smallest) >= top.top > minarena.heap_size(layout, band.smallest - 4)

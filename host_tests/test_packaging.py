@@ -68,7 +68,7 @@ def test_wheel_installed_in_a_fresh_venv_works_from_anywhere(tmp_path):
     for name in ("pico", "esp32", "unix"):
         assert "\n%s " % name in boards
     sim = _run([umalloc, "sim", "churn", "--min-arena"], elsewhere, env)   # the bundled sample
-    assert "churn: 6000 events" in sim and re.search(r"umalloc/first .* \d\.\d\dx", sim)
+    assert "churn: 6000 events" in sim and re.search(r"umalloc/good .* \d\.\d\dx", sim)
 
     # Another project uses the plugin's fixture: umalloc deployed to the virtual board.
     project = tmp_path / "project"

@@ -34,7 +34,7 @@ def test_sim_matches_a_direct_replay(tmp_path, capsys):
     arena = int(SMALL.peak_live * 1.1)
     assert main(["sim", str(path), "--arena", str(arena), "--policy", "all"]) == 0
     rows = {r["allocator"]: r for r in _table(capsys.readouterr().out)}
-    assert set(rows) == {"umalloc/first", "umalloc/best", "umalloc/twoended", "firstfit8", "buddy"}
+    assert set(rows) == {"umalloc/good", "umalloc/first", "umalloc/best", "umalloc/twoended", "firstfit8", "buddy"}
     for policy in umalloc.POLICIES:
         a = umalloc.Arena(arena, partitions=umalloc.arena.DEFAULT_PARTITIONS, policy=policy)
         live, failed = {}, 0
@@ -117,12 +117,13 @@ def test_sim_min_arena_prints_the_band(tmp_path, capsys):
     for label, row in rows.items():
         smallest, safe = int(row["min_arena"]), int(row["safe_from"])
         assert trace.peak_live <= smallest <= safe, label
-    first = rows["umalloc/first"]
-    assert first["band"] == "proven"
-    make = simulate.umalloc_factory(simulate.Layout(umalloc.arena.DEFAULT_PARTITIONS, "first"))
-    assert int(first["min_arena"]) == simulate.min_arena(make, trace)      # the same bisection rule
-    for size in range(int(first["safe_from"]), int(first["safe_from"]) + 160, 4):
-        assert simulate.fits(make, size, trace), size
+    for policy in ("good", "first"):         # placements that do not depend on the heap's size
+        row = rows["umalloc/" + policy]
+        assert row["band"] == "proven"
+        make = simulate.umalloc_factory(simulate.Layout(umalloc.arena.DEFAULT_PARTITIONS, policy))
+        assert int(row["min_arena"]) == simulate.min_arena(make, trace)      # the same bisection rule
+        for size in range(int(row["safe_from"]), int(row["safe_from"]) + 160, 4):
+            assert simulate.fits(make, size, trace), size
     assert rows["buddy"]["band"].startswith("sampled..")
 
 

@@ -269,6 +269,21 @@ def test_best_fit_picks_the_smallest_hole():
     assert first.malloc(50) == y1
 
 
+def test_good_fit_prefers_the_smallest_larger_class_and_keeps_the_heap_end_for_last():
+    a = make(partitions=())                 # the default policy
+    assert a.stats()["policy"] == "good"
+    x1, g1, x2, g2, x3, g3 = [a.malloc(n) for n in (400, 8, 60, 8, 20, 8)]
+    a.free(x1)                              # holes of 404 (low) and 64 and 24 bytes
+    a.free(x2)
+    a.free(x3)
+    assert a.malloc(16) == x3               # its own class, first fit
+    assert a.malloc(40) == x2               # the smallest larger class, not the lowest hole
+    big = a.malloc(500)                     # no hole fits: the free block ending the heap
+    assert big > g3
+    assert a.malloc(300) == x1              # the 404-byte hole before the heap's end block
+    a.check()
+
+
 def test_twoended_puts_small_blocks_at_the_top():
     a = make(partitions=(), policy="twoended", small_threshold=64)
     big = a.malloc(500)

@@ -106,6 +106,10 @@ def run_random(policy, seed, ops):
     return ops
 
 
+def test_random_good_fit():
+    print("random ops:", run_random("good", 4, OPS_PER_POLICY))
+
+
 def test_random_first_fit():
     print("random ops:", run_random("first", 1, OPS_PER_POLICY))
 

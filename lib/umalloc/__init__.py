@@ -1,4 +1,4 @@
-"""umalloc: fixed partitions plus a first-fit heap in one bytearray reserved at boot.
+"""umalloc: fixed partitions plus a good-fit heap in one bytearray reserved at boot.
 
     import umalloc
     a = umalloc.Arena(32 * 1024, partitions=((16, 64), (64, 32)))

@@ -53,7 +53,7 @@ H_SIZE = const(1)
 H_NPARTS = const(2)
 H_HEAP_START = const(3)
 H_HEAP_END = const(4)
-H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
+H_CLASSES = const(5)       # byte offset of the class lists' heads, then their non-empty bitmap
 H_NCLASSES = const(6)
 H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
 H_FREE_COUNT = const(8)    # number of free heap blocks
@@ -93,6 +93,7 @@ PD_WORDS = const(10)
 POLICY_FIRST = const(0)
 POLICY_BEST = const(1)
 POLICY_TWOENDED = const(2)
+POLICY_GOOD = const(3)
 
 USED = const(1)
 PREV_FREE = const(2)
@@ -127,10 +128,13 @@ def _bit(w, bitmap: int, i: int, value: int):
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class
-# (4 classes per power of two, TLSF-style).  Searching a request's own class
-# plus the heads (or tails) of the larger classes finds exactly the block a
-# single address-ordered first-fit (or last-fit) list would, without walking
-# every fragment that is too small.  Some lines are inlined on purpose: a
+# (4 classes per power of two, TLSF-style).  malloc's default, good fit, walks
+# the request's own class, else takes the head of the smallest non-empty larger
+# class (the free block ending the heap last: placements then do not depend on
+# the heap's size, which sim and advise rely on).  First fit, best fit and
+# two-ended search in cold code (_corecold._find).  A class keeps only its head (no tail: 4 bytes a class less of the
+# arena); inserting walks the class from its head, and two-ended's last fit
+# (cold code) walks the lists.  Some lines are inlined on purpose: a
 # viper-to-viper call costs about as much as the whole list update.
 
 @micropython.viper
@@ -200,8 +204,6 @@ def _links_ok(w, b: int, c: int) -> int:
             return 0 - CORRUPT_AT - (b + 4)
         if h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != b:
             return 0 - CORRUPT_AT - nxt
-    elif h[heads + h[H_NCLASSES]] != b:
-        return 0 - CORRUPT_AT - ((heads + h[H_NCLASSES]) << 2)
     if prv:
         if prv < start or prv >= b or (prv - start) & gm:
             return 0 - CORRUPT_AT - (b + 8)
@@ -229,32 +231,22 @@ def _insert(w, b: int, size: int) -> int:
         t = t >> 1
     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
     heads = (h[H_CLASSES] >> 2) + c
-    tails = heads + h[H_NCLASSES]
     start = h[H_HEAP_START]
-    last = h[H_HEAP_END] - MIN_BLOCK
     gm = (1 << h[H_GRAN_SHIFT]) - 1
-    prv = h[tails]
-    nxt = 0
-    if prv > b:                              # not past the class's last block: walk
-        prv = 0
-        at = heads << 2
-        nxt = h[heads]
-        while nxt != 0 and nxt < b:          # ascending: a damaged list cannot loop
-            if nxt <= prv or nxt < start or (nxt - start) & gm or h[nxt >> 2] & USED:
-                return 0 - CORRUPT_AT - at
-            prv = nxt
-            at = nxt + 4
-            nxt = h[(nxt >> 2) + 1]
-        # the tail lies above b, so the walk stops at a block above b, never at 0
-        if nxt < b + size or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
-                or h[(nxt >> 2) + 2] != prv:
+    prv = 0
+    at = heads << 2
+    nxt = h[heads]
+    while nxt != 0 and nxt < b:              # ascending: a damaged list cannot loop
+        if nxt <= prv or nxt < start or (nxt - start) & gm or h[nxt >> 2] & USED:
             return 0 - CORRUPT_AT - at
-    elif prv:                                # append after the tail
-        if prv < start or prv + MIN_BLOCK > b or (prv - start) & gm or h[prv >> 2] & USED \
-                or h[(prv >> 2) + 1] != 0:
-            return 0 - CORRUPT_AT - (tails << 2)
-    elif h[heads] != 0:                      # the tail says empty: so must the head
-        return 0 - CORRUPT_AT - (heads << 2)
+        prv = nxt
+        at = nxt + 4
+        nxt = h[(nxt >> 2) + 1]
+    if prv and prv + MIN_BLOCK > b:          # the block below b ends at or below b
+        return 0 - CORRUPT_AT - at
+    if nxt and (nxt < b + size or nxt > h[H_HEAP_END] - MIN_BLOCK or (nxt - start) & gm
+                or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != prv):
+        return 0 - CORRUPT_AT - at
     x = size ^ (size >> 16)
     x = x ^ (x >> 8)
     x = x ^ (x >> 4)
@@ -270,10 +262,8 @@ def _insert(w, b: int, size: int) -> int:
         h[heads] = b
     if nxt:
         h[(nxt >> 2) + 2] = b
-    else:
-        h[tails] = b
     if prv == 0 and nxt == 0:                # the class was empty: mark it non-empty
-        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        k = (h[H_CLASSES] >> 2) + h[H_NCLASSES] + (c >> 5)
         h[k] = h[k] | (1 << (c & 31))
     h[H_FREE_SIZE] += size
     h[H_FREE_COUNT] += 1
@@ -305,10 +295,8 @@ def _remove(w, b: int, size: int) -> int:
         h[heads] = nxt
     if nxt:
         h[(nxt >> 2) + 2] = prv
-    else:
-        h[heads + h[H_NCLASSES]] = prv
     if prv == 0 and nxt == 0:                # the class is empty now
-        k = (h[H_CLASSES] >> 2) + 2 * h[H_NCLASSES] + (c >> 5)
+        k = (h[H_CLASSES] >> 2) + h[H_NCLASSES] + (c >> 5)
         h[k] = h[k] & (-1 - (1 << (c & 31)))
     h[H_FREE_SIZE] -= size
     h[H_FREE_COUNT] -= 1
@@ -438,16 +426,18 @@ def bind_heap(a, keep):
             heads = h[H_CLASSES] >> 2
             start = h[H_HEAP_START]
             last = h[H_HEAP_END] - MIN_BLOCK
-            if policy == POLICY_FIRST:   # the request's class in order, then the larger heads
-                fl = 4                 # 4 + bit length of need >> 5
-                t = need >> 5
-                while t >= 16:
+            if policy == POLICY_GOOD:    # good fit: first fit in the request's class, else the
+                fl = 4                   # lowest block of the smallest larger class; the block that
+                t = need >> 5            # ends the heap only when no other fits (so placements do
+                while t >= 16:           # not depend on the heap's size)
                     fl += 4
                     t = t >> 4
                 while t:
                     fl += 1
                     t = t >> 1
                 c = ((fl - 4) << 2) | ((need >> (fl - 2)) & 3)
+                top = h[H_HEAP_END]
+                wild = 0                 # the free block ending the heap, when it fits
                 if c < nc:
                     at = (heads + c) << 2
                     b = h[heads + c]
@@ -457,47 +447,58 @@ def bind_heap(a, keep):
                             r = 0 - CORRUPT_AT - at
                             b = 0
                             break
-                        if (h[b >> 2] & SIZE_MASK) >= need:
+                        t = h[b >> 2] & SIZE_MASK
+                        if t >= need:
+                            if b + t != top:
+                                bc = c
+                                break
+                            wild = b     # (the block ending the heap is last in its list)
                             bc = c
+                            b = 0
                             break
                         lo = b
                         at = b + 4
                         b = h[(b >> 2) + 1]
-                    c += 1               # the lowest head among non-empty larger classes
+                    c += 1               # the smallest non-empty larger class: its head
                     i = c >> 5
                     nw = (nc + 31) >> 5
-                    if i < nw and r == 0:
-                        t = h[heads + nc + nc + i] & (0 - (1 << (c & 31)))
-                        while 1:
-                            while t:
-                                f = t & (0 - t)          # lowest set bit; its index by halving
-                                t = t ^ f
-                                c = i << 5
-                                if (f & 0xFFFF) == 0:
-                                    c += 16
-                                    f = f >> 16
-                                if (f & 0xFF) == 0:
-                                    c += 8
-                                    f = f >> 8
-                                if (f & 0xF) == 0:
-                                    c += 4
-                                    f = f >> 4
-                                if (f & 3) == 0:
-                                    c += 2
-                                    f = f >> 2
-                                if (f & 1) == 0:
-                                    c += 1
-                                f = h[heads + c]
-                                if b == 0 or f < b:
-                                    b = f
-                                    bc = c
-                            i += 1
-                            if i >= nw:
+                    t = 0
+                    if i < nw:
+                        t = h[heads + nc + i] & (0 - (1 << (c & 31)))
+                    while i < nw and b == 0 and r == 0:
+                        while t:
+                            f = t & (0 - t)          # lowest set bit; its index by halving
+                            t = t ^ f
+                            c = i << 5
+                            if (f & 0xFFFF) == 0:
+                                c += 16
+                                f = f >> 16
+                            if (f & 0xFF) == 0:
+                                c += 8
+                                f = f >> 8
+                            if (f & 0xF) == 0:
+                                c += 4
+                                f = f >> 4
+                            if (f & 3) == 0:
+                                c += 2
+                                f = f >> 2
+                            if (f & 1) == 0:
+                                c += 1
+                            f = h[heads + c]
+                            if f < start or f > last:   # a class head left the heap
+                                r = 0 - CORRUPT_AT - ((heads + c) << 2)
                                 break
-                            t = h[heads + nc + nc + i]
-                        if bc >= 0 and (b < start or b > last):   # a class head left the heap
-                            r = 0 - CORRUPT_AT - ((heads + bc) << 2)
-                            b = 0
+                            if f + (h[f >> 2] & SIZE_MASK) != top:
+                                b = f
+                                bc = c
+                                break
+                            wild = f
+                            bc = c
+                        i += 1
+                        if i < nw:
+                            t = h[heads + nc + i]
+                    if b == 0 and r == 0:
+                        b = wild         # (bc: its class, when it is one)
             else:
                 if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
                     small = 1
@@ -548,8 +549,6 @@ def bind_heap(a, keep):
                         if nxt <= b or nxt > last or (nxt - start) & gm or h[nxt >> 2] & USED \
                                 or h[(nxt >> 2) + 2] != b:
                             r = 0 - CORRUPT_AT - (b + 4)
-                    elif h[heads + nc + c] != b:
-                        r = 0 - CORRUPT_AT - ((heads + nc + c) << 2)
                     if prv:
                         if prv < start or prv >= b or (prv - start) & gm or h[prv >> 2] & USED \
                                 or h[(prv >> 2) + 1] != b:
@@ -599,8 +598,6 @@ def bind_heap(a, keep):
                             h[heads + c] = nb
                         if nxt:
                             h[(nxt >> 2) + 2] = nb
-                        else:
-                            h[heads + nc + c] = nb
                         h[H_FREE_SIZE] -= need
                     else:
                         _remove(a, old, size)          # its links were checked above
@@ -761,7 +758,6 @@ def bind_heap(a, keep):
                     c = ((fl - 4) << 2) | ((osize >> (fl - 2)) & 3)
                     if (size >> (fl - 2)) == (osize >> (fl - 2)):   # same leading 3 bits: same class
                         heads = (h[H_CLASSES] >> 2) + c            # _links_ok(a, f, c) written out
-                        nc = h[H_NCLASSES]
                         gm = (1 << gshift) - 1
                         nxt = h[(f >> 2) + 1]
                         prv = h[(f >> 2) + 2]
@@ -769,8 +765,6 @@ def bind_heap(a, keep):
                             if nxt <= f or nxt > end - MIN_BLOCK or (nxt - start) & gm \
                                     or h[nxt >> 2] & USED or h[(nxt >> 2) + 2] != f:
                                 r = 0 - CORRUPT_AT - (f + 4)
-                        elif h[heads + nc] != f:
-                            r = 0 - CORRUPT_AT - ((heads + nc) << 2)
                         if prv:
                             if prv < start or prv >= f or (prv - start) & gm \
                                     or h[prv >> 2] & USED or h[(prv >> 2) + 1] != f:
@@ -793,8 +787,6 @@ def bind_heap(a, keep):
                                 h[heads] = b
                             if nxt:
                                 h[(nxt >> 2) + 2] = b
-                            else:
-                                h[heads + nc] = b
                             h[H_FREE_SIZE] += size - osize
                     else:
                         r = int(_remove(a, f, osize))
@@ -893,7 +885,7 @@ def seal_layout(w):
 # first_not, move, popcount, _find and layout_damage live in _corecold.py:
 # `import umalloc` and a plain Arena() leave their code out of RAM until
 # realloc, view, size_of, debug mode, check(), a seal check or an arena of the
-# best / twoended policy first asks for one.  The first such look-up puts all of
+# first / best / twoended policy first asks for one.  The first such look-up puts all of
 # them in this module's globals (where malloc looks up _find), so none is
 # looked up again, and none allocates later under heap_lock().
 

@@ -30,7 +30,7 @@ H_SIZE = const(1)
 H_NPARTS = const(2)
 H_HEAP_START = const(3)
 H_HEAP_END = const(4)
-H_CLASSES = const(5)       # byte offset of the class lists' heads, tails, non-empty bitmap
+H_CLASSES = const(5)       # byte offset of the class lists' heads, then their non-empty bitmap
 H_NCLASSES = const(6)
 H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
 H_FREE_COUNT = const(8)    # number of free heap blocks
@@ -70,6 +70,7 @@ PD_WORDS = const(10)
 POLICY_FIRST = const(0)
 POLICY_BEST = const(1)
 POLICY_TWOENDED = const(2)
+POLICY_GOOD = const(3)
 
 USED = const(1)
 PREV_FREE = const(2)
@@ -306,24 +307,19 @@ def _find(w, need: int, small: int) -> int:
     best = 0
     k = c + 1
     if small:      # twoended, small request: the highest block that fits (last fit)
-        at = (heads + nc + c) << 2
-        b = h[heads + nc + c]
-        hi = last + 1
-        while b:
-            if b < start or b >= hi:
-                return 0 - CORRUPT_AT - at
-            if (h[b >> 2] & SIZE_MASK) >= need:
-                best = b
-                break
-            hi = b
-            at = b + 8
-            b = h[(b >> 2) + 2]
+        k = c                        # c's own list, then each larger one (every block fits)
         while k < nc:
-            b = h[heads + nc + k]
-            if b != 0 and (b < start or b > last):
-                return 0 - CORRUPT_AT - ((heads + nc + k) << 2)
-            if b > best:
-                best = b
+            at = (heads + k) << 2
+            b = h[heads + k]
+            lo = start - 1
+            while b:                 # ascending and inside the heap, or damaged
+                if b <= lo or b > last:
+                    return 0 - CORRUPT_AT - at
+                if b > best and (k > c or (h[b >> 2] & SIZE_MASK) >= need):
+                    best = b
+                lo = b
+                at = b + 4
+                b = h[(b >> 2) + 1]
             k += 1
         return best
     if h[H_POLICY] == POLICY_BEST:   # smallest that fits, lowest address on ties

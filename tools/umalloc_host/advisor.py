@@ -21,7 +21,7 @@ from collections import Counter
 
 import umalloc
 
-from . import minarena, traces
+from . import heapmodel, minarena, traces
 from .errors import UserError
 from .idealheap import ideal_arena
 from .simulate import POLICIES, Layout, bisect_min, umalloc_factory
@@ -47,6 +47,7 @@ PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
 MIN_SHARE = 0.01         # a block size that would serve fewer requests than this is left to the heap
 TARGET = 1.15            # the ratio to peak live the explanation measures the result against
 DEFAULT_SMALL = 256      # Arena's small_threshold when none is given
+DEFAULT_POLICY = "good"  # Arena's policy when none is given
 # Budgets in events replayed through heapmodel (about 2 us an event on one core of a laptop;
 # a climb runs in a worker process, two side by side): issue 14's goals are 20 s for 10,000
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
@@ -55,7 +56,7 @@ TOTAL_EVENTS = 5000000   # the whole search's budget
 LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
 LONG_SHARE = 0.6
 MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 4000
-SEEDS = (("best", 0.5), ("first", 1.0), ("twoended", 0.5))   # besides the heap alone
+SEEDS = (("best", 0.5), ("good", 1.0), ("twoended", 0.5))   # besides the heap alone
 BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
 
 
@@ -81,8 +82,9 @@ def block_size_for(n):
     return s
 
 
-def heap_block(n, align=4):
-    """Bytes a heap block for an n-byte request takes (4-byte header, granule, 16 minimum)."""
+def heap_block(n, align=8):
+    """Bytes a heap block for an n-byte request takes (4-byte header, granule, 16 minimum);
+    the granule is Arena's default unless given."""
     return max(16, (n + 4 + align - 1) & -align)
 
 
@@ -129,7 +131,7 @@ def block_sizes(trace):
     return sorted(set(block_size_for(n) for n in trace.sizes() if n <= PARTITION_CAP))
 
 
-def layout_for(trace, block_sizes, policy="first", share=1.0):
+def layout_for(trace, block_sizes, policy="good", share=1.0):
     """Partitions for these block sizes, each with `share` of its class's peak live count."""
     peaks = class_peaks(trace, block_sizes)
     parts = []
@@ -196,7 +198,7 @@ class _Judge:
         return self.known[k]
 
     def _exact(self, layout, hint):
-        if layout.policy == "first":
+        if layout.policy in heapmodel.SIZE_FREE:
             small, safe = self.model.min_heap(layout)
             if small is None:
                 return None
@@ -212,7 +214,7 @@ class _Judge:
         (the lowest passing size may have failing sizes just above it)."""
         k = _key(layout)
         if k not in self.ruled:
-            if layout.policy == "first":
+            if layout.policy in heapmodel.SIZE_FREE:
                 self.ruled[k] = self.exact(layout)
             else:
                 try:
@@ -249,7 +251,7 @@ class _Judge:
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
         k = _key(layout)
-        if k not in self.known and layout.policy != "first":
+        if k not in self.known and layout.policy not in heapmodel.SIZE_FREE:
             if best - STEP < self.floor or not self.fits(layout, best - STEP):
                 return None     # one replay tells (the answer is not remembered: not known)
             self.known[k] = self._exact(layout, best - STEP)
@@ -264,7 +266,7 @@ def _confirm(layout, arena, trace):
         arena += STEP
         if arena >= umalloc.arena.MAX_ARENA:
             return None
-    if layout.policy == "first" and arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
+    if layout.policy in heapmodel.SIZE_FREE and arena - STEP >= STEP and fits_at(layout, arena - STEP, trace):
         raise UserError("%s: the heap model and the real core disagree at %d bytes (%s); "
                         "please report this trace" % (trace.name, arena - STEP, layout.describe()))
     return arena
@@ -327,7 +329,7 @@ def _moves(trace, space, layout):
         for t in sorted(smalls, key=lambda t: abs(t - now)):
             if t != now:
                 yield lay(counts, sm=t)
-    yield lay(counts, al=None if align == 8 else 8)
+    yield lay(counts, al=4 if align is None else None)
     for i, (s, c) in enumerate(parts):
         lo = sizes[i - 1] if i else 0
         hi = sizes[i + 1] if i + 1 < len(sizes) else PARTITION_CAP + 1
@@ -467,7 +469,7 @@ def _kicks(layout, space):
     configs = [(p, None) for p in POLICIES if p != "twoended"]
     configs += [("twoended", t) for t in smalls]
     out = []
-    for align in (layout.align, None if layout.align == 8 else 8):
+    for align in (layout.align, 4 if layout.align is None else None):
         for policy, small in configs:
             out.append(_layout(layout.partitions, policy, small, align))
     counts = dict(layout.partitions)
@@ -516,7 +518,7 @@ class Advice:
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
                     self.baseline / max(1, t.peak_live))]
         lo = 0
-        gran = self.layout.align or 4
+        gran = heapmodel.granule(self.layout.align)
         for s, c in self.layout.partitions:
             h1, h2 = heap_block(lo + 1, gran), heap_block(s, gran)
             lines.append("partition %dx%d: requests of %s B, up to %d live at once%s; "
@@ -536,10 +538,11 @@ class Advice:
         if self.layout.small_threshold is not None:
             lines.append("small_threshold %d: twoended places blocks of up to %d B (header included) "
                          "top-down, larger ones bottom-up" % ((self.layout.small_threshold,) * 2))
-        if self.layout.align is not None:
-            lines.append("align %d: the heap's block-start bitmap has one bit per %d bytes, half "
-                         "as many as with align 4, at the cost of coarser rounding"
-                         % (self.layout.align, self.layout.align))
+        if self.layout.align == 4:
+            lines.append("align 4: heap blocks rounded to 4 bytes, not 8, which pays here for the "
+                         "block-start bitmap's one bit per 4 bytes (twice the default's)")
+        elif self.layout.align == 8:
+            lines.append("align 8: partition blocks are multiples of 8 bytes")
         if self.searched:
             s = self.searched
             lines.append("search: %d layouts judged in %d replays over %d hill climbs; %s"
@@ -571,7 +574,7 @@ class Advice:
         d = max(STEP, int(self.arena * spread / samples) // STEP * STEP)
         sizes = [self.arena + i * d for i in range(1, samples + 1)]
         judge = _Judge(self.trace, 1 << 30)
-        if self.layout.policy == "first":
+        if self.layout.policy in heapmodel.SIZE_FREE:
             small, safe = judge.model.min_heap(self.layout)
             if small == safe:                   # proven: every larger heap replays cleanly
                 return sizes, [n for n in sizes if minarena.heap_size(self.layout, n) is None
@@ -621,14 +624,15 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     import os
     minarena.check_requests(trace)
     judge = _Judge(trace, 1 << 30, progress)
-    heap = {"first": judge.exact(Layout((), "first", None, "advised"))}
-    for p in POLICIES[1:]:
-        heap[p] = judge.exact(Layout((), p, None, "advised"), hint=heap["first"])
+    heap = {DEFAULT_POLICY: judge.exact(Layout((), DEFAULT_POLICY, None, "advised"))}
+    for p in POLICIES:
+        if p != DEFAULT_POLICY:
+            heap[p] = judge.exact(Layout((), p, None, "advised"), hint=heap[DEFAULT_POLICY])
     if None in heap.values():
         raise UserError("%s: no arena below %d bytes replays without failures"
                         % (trace.name, umalloc.arena.MAX_ARENA))
-    baseline = heap["first"]
-    policy0 = min(POLICIES, key=lambda p: (heap[p], POLICIES.index(p)))   # ties: the simpler policy
+    baseline = heap[DEFAULT_POLICY]
+    policy0 = min(POLICIES, key=lambda p: (heap[p], p != DEFAULT_POLICY, POLICIES.index(p)))   # ties: the default
     pool = candidates(trace)
     space = (pool, thresholds(trace), block_sizes(trace), {})   # {} caches class peaks
     total = budget or total_budget(trace)
@@ -670,7 +674,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                     on_best(now[0], now[1])
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
-    ends = [(baseline, Layout((), "first", None, "advised"))]    # never worse than the heap alone
+    ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
     for r in sorted(done, key=lambda r: r[0])[:FINALISTS if len(trace) <= LONG else LONG_FINALISTS]:
         if all(_key(r[1]) != _key(e[1]) for e in ends):
             ends.append((judge.by_rule(r[1]), r[1]))

@@ -20,7 +20,7 @@ BAUD_BYTES_PER_S = 115200 / 10           # 8N1: ten bits on the wire per byte
 def layout_arena(name):
     arena = profiles.load(name)["arena"]
     return umalloc.Arena(arena["arena_size"], partitions=tuple(map(tuple, arena["partitions"])),
-                         policy=arena.get("policy", "first"))
+                         policy=arena.get("policy", "good"))
 
 
 def churn(arena, steps=400, seed=1):

@@ -100,7 +100,7 @@ class Bench:
         if mode == "umalloc" and self.layout is not None:
             lay = self.layout
             args += [",".join("%dx%d" % p for p in lay.partitions) or "-", lay.policy,
-                     str(256 if lay.small_threshold is None else lay.small_threshold), str(lay.align or 4)]
+                     str(256 if lay.small_threshold is None else lay.small_threshold), str(lay.align or 0)]
         proc = unixport.run(args, heap=str(heap), path=path, timeout=300)
         try:
             return _parse(proc, "%s, heap %s" % (mode, heap))

@@ -8,15 +8,17 @@ advisor and `sim --min-arena` print is checked against the real core at the end.
 What it models, exactly as the core does it: partitions taken smallest block
 first (a request goes to the smallest partition whose blocks hold it and that
 has one free, else to the heap); heap blocks of max(16, n + 4 rounded to the
-granule); first fit (lowest address), best fit (smallest, lowest address on
+granule); good fit (first fit in the request's size class, else the lowest
+hole of the smallest larger class, the hole ending the heap last), first fit (lowest address), best fit (smallest, lowest address on
 ties), two-ended (small blocks last fit, carved from the top of their hole);
 a split only when the rest is a block of its own (>= 16 B); free coalescing
 with both neighbours; realloc in place into the free block above, else
 malloc (partitions first) + free.  Positions are relative to the heap's start,
 which is all placement depends on.
 
-First fit has one more property the search uses (`first_fit_top`): in an
-unbounded heap its placements do not depend on the heap's size, so one run
+First fit and good fit have one more property the search uses (`first_fit_top`;
+good fit takes the hole that ends the heap only when no other fits): in an
+unbounded heap their placements do not depend on the heap's size, so one run
 gives the highest byte ever used, and every heap at least that large replays
 the trace identically, with zero failures.  A smaller heap fails at the event
 that first reached past its end, unless that event grew a block in place by
@@ -34,7 +36,7 @@ UNBOUNDED = 1 << 40
 
 class Result:
     """ok: zero failures; top: highest heap byte used (relative to the heap's start);
-    maybe: in an unbounded first-fit run, the smallest heap that might also replay cleanly
+    maybe: in an unbounded first- or good-fit run, the smallest heap that might also replay cleanly
     (top, unless a realloc grew a block in place past the highest byte used so far: a
     heap ending below that block would have moved it instead, and may do well);
     failed_at: index of the failing event, or None; unsure: the [a, b) ranges of heaps
@@ -54,17 +56,33 @@ class Result:
         return False
 
 
+def granule(align):
+    """The heap granule of an Arena made with align= (None: the default, 8 bytes)."""
+    return 4 if align == 4 else 8
+
+
+# Policies whose placements do not depend on the heap's size (see first_fit_top): first fit,
+# and good fit, which takes the block ending the heap only when no other fits.
+SIZE_FREE = ("first", "good")
+
+
+def size_class(size):
+    """The core's size class of a free block (_core.size_class: 4 per power of two)."""
+    fl = 4 + (size >> 5).bit_length()
+    return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
+
+
 def heap_need(n, gran):
     need = (n + HEADER + gran - 1) & -gran
     return need if need >= MIN_BLOCK else MIN_BLOCK
 
 
-def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=256):
+def replay(events, partitions=(), heap=UNBOUNDED, gran=8, policy="first", small=256):
     """Run (op, id, size) events through the model; stops at the first failure."""
     if heap is None:
         heap = UNBOUNDED
-    if heap >= UNBOUNDED and policy != "first":
-        raise ValueError("only first fit is independent of the heap's size")
+    if heap >= UNBOUNDED and policy not in SIZE_FREE:
+        raise ValueError("only first and good fit are independent of the heap's size")
     psize = [s for s, _ in partitions]
     pfree = [c for _, c in partitions]
     np_ = len(psize)
@@ -83,8 +101,9 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
     unsure = []                    # heaps in [a, b) meet an in-place growth first, not a malloc
     two = policy == "twoended"
     best = policy == "best"
+    good = policy == "good"
 
-    sized = policy != "first"      # first fit walks `sizes` and needs no size order
+    sized = policy not in SIZE_FREE    # first and good fit walk `sizes`: no size order needed
 
     def add_hole(b, s):
         i = bisect_left(starts, b)
@@ -103,7 +122,26 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
         return b, s
 
     def heap_malloc(need):
-        if not sized:                  # first fit: the lowest hole that fits, if any
+        if good:                       # first fit in need's class, else the lowest hole of the
+            c = size_class(need)       # smallest larger class; the hole ending the heap last
+            n = len(sizes)
+            wild = n - 1 if n and starts[-1] + sizes[-1] == heap else n
+            i, bc = -1, 1 << 30
+            for k in range(wild):
+                s = sizes[k]
+                if s >= need:
+                    sc = size_class(s)
+                    if sc == c:
+                        i = k
+                        break
+                    if sc < bc:
+                        i, bc = k, sc
+            if i < 0:
+                if wild < n and sizes[wild] >= need:
+                    i = wild
+                else:
+                    return -1
+        elif not sized:                # first fit: the lowest hole that fits, if any
             i = 0
             for s in sizes:
                 if s >= need:
@@ -227,8 +265,8 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=4, policy="first", small=
     return Result(True, top, top if maybe is None else maybe, None, unsure)
 
 
-def first_fit_top(events, partitions=(), gran=4):
+def first_fit_top(events, partitions=(), gran=8, policy="first"):
     """Result of first fit in an unbounded heap: every heap of at least .top bytes replays
     the trace with zero failures; none below .maybe does (see the module doc).
     .ok is False only when a request can never be met (at or above the 16 MiB limit)."""
-    return replay(events, partitions, UNBOUNDED, gran, "first")
+    return replay(events, partitions, UNBOUNDED, gran, policy)

@@ -133,21 +133,21 @@ class ModelJudge:
         self.passes += 1
         if self.on_pass:
             self.on_pass()
-        return heapmodel.replay(self.events, layout.partitions, heap, layout.align or 4,
+        return heapmodel.replay(self.events, layout.partitions, heap, heapmodel.granule(layout.align),
                                 layout.policy, _small(layout))
 
     def heap_fits(self, layout, heap):
         return self._run(layout, heap).ok
 
     def min_heap(self, layout):
-        """First fit only: (smallest heap that passes, heap from which every larger passes);
+        """First and good fit only: (smallest heap that passes, heap from which every larger passes);
         (None, None) when no heap does (a request over the 16 MiB limit).  The first is
         the second unless a realloc grew a block in place past the highest byte used."""
-        gran = layout.align or 4
+        gran = heapmodel.granule(layout.align)
         self.passes += 1
         if self.on_pass:
             self.on_pass()
-        top = heapmodel.first_fit_top(self.events, layout.partitions, gran)
+        top = heapmodel.first_fit_top(self.events, layout.partitions, gran, layout.policy)
         if not top.ok:
             return None, None
         if top.maybe == top.top:
@@ -175,12 +175,13 @@ def _small(layout):
 
 def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     """Band of arenas for umalloc with the layout: smallest from the model (confirmed by the
-    real core), safe from the model's proof (first fit) or samples (other policies)."""
+    real core), safe from the model's proof (first and good fit) or samples (other policies)."""
     from .simulate import bisect_min
     judge = ModelJudge(trace, on_pass)
     unbounded = None
-    if layout.policy == "first":
-        unbounded = heapmodel.first_fit_top(trace.events, layout.partitions, layout.align or 4)
+    if layout.policy in heapmodel.SIZE_FREE:
+        unbounded = heapmodel.first_fit_top(trace.events, layout.partitions, heapmodel.granule(layout.align),
+                                            layout.policy)
 
     def fits(size):
         h = heap_size(layout, size)
@@ -188,7 +189,7 @@ def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
             return False
         known = unbounded.decided(h) if unbounded is not None and unbounded.ok else None
         return known if known is not None else judge.heap_fits(layout, h)
-    if layout.policy == "first":
+    if layout.policy in heapmodel.SIZE_FREE:
         small_heap, safe_heap = judge.min_heap(layout)
         if small_heap is None:
             return None
@@ -203,7 +204,7 @@ def umalloc_band(layout, trace, step=STEP, on_pass=None, verify=True):
     if verify and not _real_fits(layout, smallest, trace):
         raise AssertionError("the heap model and the real core disagree at %d bytes (%s): "
                              "please report this trace" % (smallest, layout.describe()))
-    if layout.policy == "first":
+    if layout.policy in heapmodel.SIZE_FREE:
         proven = safe_arena_for_heap(layout, safe_heap, arena_for_heap(layout, safe_heap, step), step)
         return _walk_down(fits, smallest, proven, step)
     return _sample_up(fits, smallest, step, long_trace(trace))

@@ -16,7 +16,7 @@ from .errors import UserError
 # mpy-cross -march values, indexed as in sys.implementation._mpy bits 10..13
 MPY_ARCHS = ("", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
              "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc")
-POLICIES = ("first", "best", "twoended")
+POLICIES = ("first", "best", "twoended", "good")
 FLASH_METHODS = ("uf2", "esptool", "none")
 
 # The virtual board runs on this machine: its native code is the host's.

@@ -26,7 +26,7 @@ class Layout:
     and align (heap payload alignment, 4 or 8) are None when the layout keeps Arena's defaults.
     """
 
-    def __init__(self, partitions=(), policy="first", arena_size=None, source="default",
+    def __init__(self, partitions=(), policy="good", arena_size=None, source="default",
                  small_threshold=None, align=None):
         self.partitions = tuple((int(s), int(c)) for s, c in partitions)
         self.policy = policy
@@ -56,7 +56,7 @@ class Layout:
         return "%s, policy %s%s" % (parts, self.policy, extra)
 
 
-DEFAULT_LAYOUT = Layout(umalloc.arena.DEFAULT_PARTITIONS, "first", None, "umalloc defaults")
+DEFAULT_LAYOUT = Layout(umalloc.arena.DEFAULT_PARTITIONS, "good", None, "umalloc defaults")
 
 
 def layout_from_dict(d, where):
@@ -68,7 +68,7 @@ def layout_from_dict(d, where):
         parts = [(int(s), int(c)) for s, c in parts]
     except (TypeError, ValueError):
         raise UserError("%s: partitions must be a list of [block_size, count] pairs" % where)
-    policy = d.get("policy", "first")
+    policy = d.get("policy", "good")
     if policy not in POLICIES:
         raise UserError("%s: policy %r is not one of %s" % (where, policy, ", ".join(POLICIES)))
     size = d.get("arena_size")

@@ -42,7 +42,7 @@ def register(subparsers):
 
 def run(args):
     trace = traces.load(args.trace)
-    layout = simulate.load_layout(args.layout) if args.layout else simulate.Layout((), "first", None, "heap only")
+    layout = simulate.load_layout(args.layout) if args.layout else simulate.Layout((), "good", None, "heap only")
     budget = parse_bytes(args.budget) if args.budget else (int(trace.peak_live * 1.3) + 63) // 64 * 64
     heap_max = parse_bytes(args.heap_max)
     print("%s: %d events, peak live %d bytes in %d blocks; umalloc layout: %s"

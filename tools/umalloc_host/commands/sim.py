@@ -179,7 +179,7 @@ def run(args):
     if args.min_arena:
         print("min_arena: smallest zero-failure arena by bisection (double from the peak, then halve; "
               "%d-byte steps); safe_from: every larger arena passes too (band 'proven': by one "
-              "unbounded first-fit run; 'sampled..N': sizes up to N checked, no proof)" % STEP)
+              "unbounded good- or first-fit run; 'sampled..N': sizes up to N checked, no proof)" % STEP)
     if args.png:
         from ..simplot import draw
         draw(rows, args.png, args.min_arena)

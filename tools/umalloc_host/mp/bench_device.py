@@ -117,13 +117,14 @@ def t_part(n, get, put):
 # 64-byte split or merge keeps it in its class list (the common case).  The
 # `heap_moving` row puts it just above a class boundary, so every malloc and
 # free moves it between lists (the slower path, a few percent of real splits).
-TOP = 3000
-TOP_AT_BOUNDARY = 3584 + 16
+# Usable sizes are 4 less than a block, a multiple of the heap's 8-byte granule.
+TOP = 3004
+TOP_AT_BOUNDARY = 3584 + 20
 
 
 def heap_with(umalloc, k, top=TOP, **options):
     """A heap with k small free holes below one large free block of `top` usable bytes."""
-    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), policy="first", **options)   # 2k blocks of 16 B
+    a = umalloc.Arena(k * 36 + top + 4096, partitions=(), **options)   # 2k blocks of 16 B
     holes = array("i", bytes(4 * k))
     for i in range(k):
         holes[i] = a.malloc(12)

@@ -41,7 +41,7 @@ class Rng:
 
 def make_arena(r):
     size = 768 + 4 * r.below(1800)                 # 768 B .. 7.9 KB
-    align = 8 if r.below(4) == 0 else 4
+    align = (8, 4, None, None)[r.below(4)]       # None: Arena's default (8-byte heap granule)
     parts = []
     for _ in range(r.below(3)):
         bs = (7, 9, 12, 16, 24, 32, 48, 64)[r.below(8)]

@@ -29,9 +29,9 @@ if mode == "umalloc":
             s, c = item.split("x")
             parts.append((int(s), int(c)))
     small = int(sys.argv[7]) if len(sys.argv) > 7 else 256     # Arena's defaults
-    align = int(sys.argv[8]) if len(sys.argv) > 8 else 4
+    align = (int(sys.argv[8]) if len(sys.argv) > 8 else 0) or None   # 0: Arena's default
     try:
-        arena = umalloc.Arena(budget, partitions=parts, policy=sys.argv[6] if len(sys.argv) > 6 else "first",
+        arena = umalloc.Arena(budget, partitions=parts, policy=sys.argv[6] if len(sys.argv) > 6 else "good",
                               small_threshold=small, align=align)
     except umalloc.MemError:
         print("LAYOUT_DOES_NOT_FIT")     # the budget cannot hold the partitions: all requests fail
