@@ -1016,6 +1016,8 @@ def refuse_misaligned(names, closures=()):
     import sys
     if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 != 4:   # not armv6m
         return
+    if names.get("__file__", "")[-4:] == ".mpy":   # loaded into RAM, 4-aligned: only frozen
+        return                       # code can start 2-aligned (and _codealign's names cost RAM)
     from . import _codealign
     try:
         _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures),
@@ -1023,8 +1025,10 @@ def refuse_misaligned(names, closures=()):
     finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
         del sys.modules[_codealign.__name__]
         package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
-        if package is not None and "_codealign" in dir(package):
-            delattr(package, "_codealign")
+        try:                         # (not dir(package): on MicroPython that asks the
+            delattr(package, "_codealign")   # package's __getattr__ for every name)
+        except AttributeError:
+            pass
 
 
 refuse_misaligned(globals(), bind_heap(0, None) + bind_partition(0, None, 0))

@@ -1,0 +1,203 @@
+"""Arena() beyond `Arena(size)`: loaded by the first Arena that needs it, not at import.
+
+Every argument check with its message (Arena(size) alone is checked in arena.py),
+partitions (their checks, their place in the layout, the Partition class) and
+the message of a layout that does not fit.  A program that makes only heap
+arenas of default options never loads it.
+"""
+
+from . import _core as C
+from ._guard import Nothing
+from .arena import MAX_ARENA, POLICIES, _is_int, _tables
+
+
+def _mem_error(code, detail):
+    """MemError(code, detail), code an ERR_MEM_* (112 INVALID_SIZE, 111 INVALID_BLKS):
+    errors.py is loaded by the first refusal, not by every Arena with partitions."""
+    from .errors import MemError
+    return MemError(code, detail)
+
+
+def checked(size, partitions, policy, align, buf, debug, trace, small_threshold, lock, irq):
+    """The partitions Arena() was given, sorted and checked; TypeError, ValueError or MemError
+    for the first argument that is wrong."""
+    if buf is None:
+        if not _is_int(size):
+            raise TypeError("Arena(size) needs an int size or buf=bytearray")
+        if size <= 0 or size >= MAX_ARENA:
+            raise _mem_error(112, "arena size must be 1..%d bytes" % (MAX_ARENA - 1))
+    elif not isinstance(buf, bytearray):
+        raise TypeError("buf must be a bytearray")
+    elif len(buf) >= MAX_ARENA:
+        raise _mem_error(112, "arena size must be below %d bytes" % MAX_ARENA)
+    elif len(buf) % 4:
+        raise ValueError("buf length must be a multiple of 4 bytes, got %d" % len(buf))
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise ValueError("policy must be one of %s" % (POLICIES,))
+    if not _is_int(align):
+        raise TypeError("align must be the int 4 or 8, got %r" % (align,))
+    if align not in (4, 8):
+        raise ValueError("align must be 4 or 8")
+    if not _is_int(trace):
+        raise TypeError("trace must be an int number of events, got %r" % (trace,))
+    if trace < 0 or trace >= MAX_ARENA:
+        raise ValueError("trace must be a number of events >= 0")
+    if not _is_int(small_threshold):
+        raise TypeError("small_threshold must be an int, got %r" % (small_threshold,))
+    if small_threshold < 0 or small_threshold >= MAX_ARENA:
+        raise ValueError("small_threshold must be 0..%d bytes" % (MAX_ARENA - 1))
+    if debug is not True and debug is not False:
+        raise TypeError("debug must be True or False, got %r" % (debug,))
+    if irq is not True and irq is not False:
+        raise TypeError("irq must be True or False, got %r" % (irq,))
+    if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
+        raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
+    return validated(partitions, align)
+
+
+def validated(partitions, align):
+    """Partitions as sorted (block_size, nblks) pairs, checked like OSMemCreate."""
+    out = []
+    for item in partitions or ():
+        try:
+            block_size, nblks = item
+        except (TypeError, ValueError):
+            raise TypeError("each partition is a (block_size, nblks) pair, got %r" % (item,))
+        if not (_is_int(block_size) and _is_int(nblks)):
+            raise TypeError("partition sizes must be ints, got %r" % (item,))
+        if block_size < 4 or (block_size % align and (align == 8 or block_size < 7)):
+            raise _mem_error(112, "block_size %d: must be a multiple of %d (>= 4), or any size >= 7 "
+                             "with align=4" % (block_size, align))
+        if nblks < 2:
+            raise _mem_error(111, "a partition needs >= 2 blocks, got %d" % nblks)
+        if block_size >= MAX_ARENA or nblks >= MAX_ARENA:
+            raise _mem_error(112, "partition %r is larger than any arena" % (item,))
+        for other, _ in out:
+            if other == block_size:
+                raise ValueError("two partitions of %d-byte blocks: give one with the summed count"
+                                 % block_size)
+        out.append((block_size, nblks))
+    out.sort()
+    return out
+
+
+def plan(parts, off):
+    """(bitmap offsets, block offsets, offset after the bitmaps, bytes of blocks) of the partitions."""
+    bitmaps = []
+    for _, nblks in parts:
+        bitmaps.append(off)
+        off += ((nblks + 31) >> 5) * 4
+    # Partition offsets from the (aligned) first one: a block size that is
+    # a multiple of 4 starts on a word boundary whatever odd sizes come before
+    # (a Cortex-M0+ faults on an unaligned word access).
+    rel = []
+    blocks = 0
+    for block_size, nblks in parts:
+        if block_size % 4 == 0:
+            blocks = (blocks + 3) & -4
+        rel.append(blocks)
+        blocks += block_size * nblks
+    return bitmaps, rel, off, blocks
+
+
+def too_small(size, off, blocks, gshift, align, parts):
+    """Too small is a size error; name the minimum (the tables grow with the size)."""
+    least = (off + blocks + 8 + 3) & -4
+    while _tables(off, least - off - blocks - 8, gshift, align)[2] + blocks > least:
+        least += 4
+    raise _mem_error(112, "%d bytes cannot hold this layout: the arena needs "
+                     "at least %d (metadata%s)" % (size, least, ", then partitions " + " ".join(
+                         "%dx%d" % p for p in parts) if parts else ""))
+
+
+def write_partitions(w, parts, pstart, bitmaps, rel):
+    """The partitions' descriptors, and each one's free list threaded through its blocks."""
+    for i in range(len(parts)):
+        d = C.H_PARTS + i * C.PD_WORDS
+        block_size, nblks = parts[i]
+        off = pstart + rel[i]
+        C.st(w, d + C.PD_SIZE, block_size)
+        C.st(w, d + C.PD_NBLKS, nblks)
+        C.st(w, d + C.PD_START, off)
+        C.st(w, d + C.PD_END, off + block_size * nblks)
+        C.st(w, d + C.PD_BITMAP, bitmaps[i])
+        C.st(w, d + C.PD_SHIFT, _log2(block_size))
+        C.st(w, d + C.PD_NFREE, nblks)
+        C.st(w, d + C.PD_MIN, nblks)
+        C.st(w, d + C.PD_HEAD, off)
+        for k in range(nblks):     # thread the free list through the blocks
+            b = off + k * block_size
+            C.st(w, (b + 3) >> 2, b + block_size if k < nblks - 1 else 0)
+
+
+def partitions(arena, count, lock):
+    """The arena's Partition objects."""
+    return tuple(Partition(arena, C.H_PARTS + i * C.PD_WORDS, lock) for i in range(count))
+
+
+def calloc_refused(n, size):
+    if not (_is_int(n) and _is_int(size)):
+        raise TypeError("calloc takes two ints, got %r, %r" % (n, size))
+    raise ValueError("calloc counts must be >= 0")
+
+
+def _log2(n):
+    """k when n == 2**k, else 0."""
+    k = 0
+    while (1 << k) < n:
+        k += 1
+    return k if (1 << k) == n else 0
+
+
+class Partition:
+    """A uC/OS-style memory partition: nblks blocks of block_size bytes."""
+
+    def __init__(self, arena, desc, lock=None):
+        self._arena = arena
+        self._debug = arena._debug
+        self._w = arena._w
+        self._d = desc        # word index of this partition's descriptor
+        self._lock = lock if lock is not None else Nothing()
+        self._get, self._put = C.bind_partition(arena._handle, arena._keep, desc)
+        if lock is None and not arena._debug:
+            self.get, self.put = self._get, self._put    # no Python frame in between
+
+    def get(self):
+        """OSMemGet: a free block's pointer, or None (counted in `fail`)."""
+        with self._lock:
+            p = self._get()
+            if p and self._debug:
+                self._arena._sound()
+                self._arena._dbg._part_taken(self._d, p, self.block_size)
+        return p
+
+    def put(self, p):
+        """OSMemPut: return block p.  MemError: INVALID_PBLK, FULL or DOUBLE_FREE."""
+        with self._lock:
+            if self._debug and _is_int(p) and self.contains(p):
+                self._arena._sound()
+                self._arena._dbg._part_check(self._d, p)
+            self._put(p)
+            if self._debug:
+                self._arena._dbg._part_poison(self._d, p)
+
+    @property
+    def block_size(self):
+        return self._word(C.PD_SIZE)
+
+    def _word(self, k):
+        return C.ld(self._w, self._d + k)
+
+    def contains(self, p):
+        return self._word(C.PD_START) <= p < self._word(C.PD_END)
+
+    def query(self):
+        """OSMemQuery: the partition's figures."""
+        with self._lock:
+            return self._query()
+
+    def _query(self):
+        nblks, nfree = self._word(C.PD_NBLKS), self._word(C.PD_NFREE)
+        return {"block_size": self._word(C.PD_SIZE), "nblks": nblks, "nfree": nfree,
+                "nused": nblks - nfree, "min_free": self._word(C.PD_MIN),
+                "fail": self._word(C.PD_FAIL)}
