@@ -332,15 +332,10 @@ def _remove(w, b: int, size: int) -> int:
 # purpose: a viper-to-viper call costs as much as the work itself.
 
 def _refused(code, p, what):
-    """Raise what a refused call means: TypeError, or MemError(code)."""
-    from .errors import MemError, ERR_MEM_CORRUPT
-    if code <= -CORRUPT_AT:
-        raise MemError(ERR_MEM_CORRUPT, "%s(%s): damaged allocator structure at offset %d "
-                       "(a write past a block's end or through a freed block?)"
-                       % (what, "" if p is None else p, -code - CORRUPT_AT))
-    if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
-        raise TypeError("%s() takes an int pointer, got %r" % (what, p))
-    raise MemError(-code, "%s(%r)" % (what, p))
+    """Raise what a refused call means: TypeError, or MemError(code) (the messages: errors.py,
+    loaded by the first refusal)."""
+    from .errors import refused
+    refused(code, p, what)
 
 
 def _size_refused(w, n):
