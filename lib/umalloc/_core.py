@@ -1004,26 +1004,16 @@ def refuse_misaligned(names, closures=()):
     """ImportError if armv6m viper code among names' values (and closures) is not 4-aligned.
 
     Frozen armv6m code on a 2-byte boundary misreads its 32-bit constants and long
-    jumps (see _codealign): refuse it at import rather than report damage that is not there.
+    jumps: refuse it at import rather than report damage that is not there (_codealign
+    checks, loaded only for frozen code: a .mpy from a filesystem is loaded into 4-aligned RAM).
     """
     if not VIPER or PORTABLE or type(_address) is type(handle):   # no viper code (_portable)
         return
     import sys
-    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 != 4:   # not armv6m
-        return
-    if names.get("__file__", "")[-4:] == ".mpy":   # loaded into RAM, 4-aligned: only frozen
-        return                       # code can start 2-aligned (and _codealign's names cost RAM)
-    from . import _codealign
-    try:
-        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures),
-                         names["__name__"])
-    finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
-        del sys.modules[_codealign.__name__]
-        package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
-        try:                         # (not dir(package): on MicroPython that asks the
-            delattr(package, "_codealign")   # package's __getattr__ for every name)
-        except AttributeError:
-            pass
+    # armv6m, and not read from a filesystem ("/lib/..."): frozen names are relative
+    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 == 4 and names.get("__file__", "")[:1] != "/":
+        from ._codealign import refuse
+        refuse(names, closures, type(_address))
 
 
 refuse_misaligned(globals(), bind_heap(0, None) + bind_partition(0, None, 0))
