@@ -1,58 +1,17 @@
-"""Arena() beyond `Arena(size)`: loaded by the first Arena that needs it, not at import.
+"""Partitions: their checks, their place in the layout, and the Partition class.
 
-Every argument check with its message (Arena(size) alone is checked in arena.py),
-partitions (their checks, their place in the layout, the Partition class) and
-the message of a layout that does not fit.  A program that makes only heap
-arenas of default options never loads it.
+Loaded by the first Arena with partitions, not by `import umalloc` (nor by an
+arena without partitions).
 """
 
 from . import _core as C
 from ._guard import Nothing
-from .arena import MAX_ARENA, POLICIES, _is_int, _tables
+from .arena import MAX_ARENA, _is_int
 
 
-def _mem_error(code, detail):
-    """MemError(code, detail), code an ERR_MEM_* (112 INVALID_SIZE, 111 INVALID_BLKS):
-    errors.py is loaded by the first refusal, not by every Arena with partitions."""
-    from .errors import MemError
-    return MemError(code, detail)
-
-
-def checked(size, partitions, policy, align, buf, debug, trace, small_threshold, lock, irq):
-    """The partitions Arena() was given, sorted and checked; TypeError, ValueError or MemError
-    for the first argument that is wrong."""
-    if buf is None:
-        if not _is_int(size):
-            raise TypeError("Arena(size) needs an int size or buf=bytearray")
-        if size <= 0 or size >= MAX_ARENA:
-            raise _mem_error(112, "arena size must be 1..%d bytes" % (MAX_ARENA - 1))
-    elif not isinstance(buf, bytearray):
-        raise TypeError("buf must be a bytearray")
-    elif len(buf) >= MAX_ARENA:
-        raise _mem_error(112, "arena size must be below %d bytes" % MAX_ARENA)
-    elif len(buf) % 4:
-        raise ValueError("buf length must be a multiple of 4 bytes, got %d" % len(buf))
-    if not isinstance(policy, str) or policy not in POLICIES:
-        raise ValueError("policy must be one of %s" % (POLICIES,))
-    if not _is_int(align):
-        raise TypeError("align must be the int 4 or 8, got %r" % (align,))
-    if align not in (4, 8):
-        raise ValueError("align must be 4 or 8")
-    if not _is_int(trace):
-        raise TypeError("trace must be an int number of events, got %r" % (trace,))
-    if trace < 0 or trace >= MAX_ARENA:
-        raise ValueError("trace must be a number of events >= 0")
-    if not _is_int(small_threshold):
-        raise TypeError("small_threshold must be an int, got %r" % (small_threshold,))
-    if small_threshold < 0 or small_threshold >= MAX_ARENA:
-        raise ValueError("small_threshold must be 0..%d bytes" % (MAX_ARENA - 1))
-    if debug is not True and debug is not False:
-        raise TypeError("debug must be True or False, got %r" % (debug,))
-    if irq is not True and irq is not False:
-        raise TypeError("irq must be True or False, got %r" % (irq,))
-    if lock is not None and not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
-        raise TypeError("lock must be a context manager such as _thread.allocate_lock()")
-    return validated(partitions, align)
+def _refusal(code, detail):
+    from ._arenaargs import mem_error
+    return mem_error(code, detail)
 
 
 def validated(partitions, align):
@@ -66,12 +25,12 @@ def validated(partitions, align):
         if not (_is_int(block_size) and _is_int(nblks)):
             raise TypeError("partition sizes must be ints, got %r" % (item,))
         if block_size < 4 or (block_size % align and (align == 8 or block_size < 7)):
-            raise _mem_error(112, "block_size %d: must be a multiple of %d (>= 4), or any size >= 7 "
-                             "with align=4" % (block_size, align))
+            raise _refusal(112, "block_size %d: must be a multiple of %d (>= 4), or any size >= 7 "
+                           "with align=4" % (block_size, align))
         if nblks < 2:
-            raise _mem_error(111, "a partition needs >= 2 blocks, got %d" % nblks)
+            raise _refusal(111, "a partition needs >= 2 blocks, got %d" % nblks)
         if block_size >= MAX_ARENA or nblks >= MAX_ARENA:
-            raise _mem_error(112, "partition %r is larger than any arena" % (item,))
+            raise _refusal(112, "partition %r is larger than any arena" % (item,))
         for other, _ in out:
             if other == block_size:
                 raise ValueError("two partitions of %d-byte blocks: give one with the summed count"
@@ -100,16 +59,6 @@ def plan(parts, off):
     return bitmaps, rel, off, blocks
 
 
-def too_small(size, off, blocks, gshift, align, parts):
-    """Too small is a size error; name the minimum (the tables grow with the size)."""
-    least = (off + blocks + 8 + 3) & -4
-    while _tables(off, least - off - blocks - 8, gshift, align)[2] + blocks > least:
-        least += 4
-    raise _mem_error(112, "%d bytes cannot hold this layout: the arena needs "
-                     "at least %d (metadata%s)" % (size, least, ", then partitions " + " ".join(
-                         "%dx%d" % p for p in parts) if parts else ""))
-
-
 def write_partitions(w, parts, pstart, bitmaps, rel):
     """The partitions' descriptors, and each one's free list threaded through its blocks."""
     for i in range(len(parts)):
@@ -133,12 +82,6 @@ def write_partitions(w, parts, pstart, bitmaps, rel):
 def partitions(arena, count, lock):
     """The arena's Partition objects."""
     return tuple(Partition(arena, C.H_PARTS + i * C.PD_WORDS, lock) for i in range(count))
-
-
-def calloc_refused(n, size):
-    if not (_is_int(n) and _is_int(size)):
-        raise TypeError("calloc takes two ints, got %r, %r" % (n, size))
-    raise ValueError("calloc counts must be >= 0")
 
 
 def _log2(n):

@@ -54,16 +54,20 @@ class Arena:
     def __init__(self, size=None, partitions=DEFAULT_PARTITIONS, policy="first", align=4,
                  buf=None, debug=False, trace=0, small_threshold=256, lock=None, irq=True):
         # Every argument is checked before buf is touched: a refused call changes nothing.
-        # Arena(size) with the other arguments left alone is checked here; any other call,
-        # and every refusal with its message, in _arenainit (loaded then, not at import).
+        # Arena(size) with the other arguments left alone is checked here, partitions in
+        # _arenainit; any other call, and every refusal with its message, in _arenaargs
+        # (each loaded then, not at import).
         parts = ()
-        if buf is not None or type(size) is not int or not 0 < size < MAX_ARENA or partitions \
+        if buf is not None or type(size) is not int or not 0 < size < MAX_ARENA \
                 or policy != "first" or type(align) is not int or align != 4 or debug is not False \
                 or type(trace) is not int or trace or type(small_threshold) is not int \
                 or small_threshold != 256 or lock is not None or irq is not True:
-            from ._arenainit import checked
+            from ._arenaargs import checked
             parts = checked(size, partitions, policy, align, buf, debug, trace, small_threshold,
                             lock, irq)
+        elif partitions:
+            from ._arenainit import validated
+            parts = validated(partitions, align)
         if buf is None:                   # first: a fresh large block fragments the GC heap least
             buf = bytearray(size & ~3)
         if policy != "first":
@@ -111,7 +115,7 @@ class Arena:
         hbitmap = off
         classes, nclasses, pstart = _tables(off, avail, gshift, align)
         if avail < 0 or pstart + blocks > size:
-            from ._arenainit import too_small
+            from ._arenaargs import too_small
             too_small(size, off, blocks, gshift, align, parts)
         C.fill(self._buf, 0, pstart, 0)   # a buf= passed in may hold anything
         if parts:
@@ -168,7 +172,7 @@ class Arena:
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
         if not (_is_int(n) and _is_int(size)) or n < 0 or size < 0:
-            from ._arenainit import calloc_refused
+            from ._arenaargs import calloc_refused
             calloc_refused(n, size)
         with self._lock:
             if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
