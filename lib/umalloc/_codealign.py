@@ -10,7 +10,8 @@ firmware/Makefile builds with the fix (umalloc_host/frozenalign.py); a firmware
 built another way is refused here, at import, before it can misbehave.
 .mpy code is loaded into 4-aligned RAM and always passes.
 
-_core and _corecold call check() only on an armv6m build (sys.implementation._mpy).
+_core and _corecold call refuse() only for frozen code on an armv6m build
+(sys.implementation._mpy).
 """
 
 import micropython
@@ -66,3 +67,17 @@ def check(funcs, where="umalloc"):
                           "which armv6m misruns: build the firmware with `make -C firmware rp2|qemu` "
                           "(python -m umalloc_host.frozenalign fix) or deploy the .mpy files"
                           % (where, len(bad), bad[0]))
+
+
+def refuse(names, closures, viper_type):
+    """check() the viper functions among a module's names, and closures (armv6m, frozen),
+    then leave no RAM for this module (import umalloc <= 4 KB frozen)."""
+    try:
+        check([f for f in names.values() if type(f) is viper_type] + list(closures), names["__name__"])
+    finally:                         # used once
+        del sys.modules[__name__]
+        package = sys.modules.get(__name__.rpartition(".")[0])
+        try:                         # (not dir(package): on MicroPython that asks the
+            delattr(package, "_codealign")   # package's __getattr__ for every name)
+        except AttributeError:
+            pass

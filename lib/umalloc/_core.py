@@ -320,15 +320,10 @@ def _remove(w, b: int, size: int) -> int:
 # purpose: a viper-to-viper call costs as much as the work itself.
 
 def _refused(code, p, what):
-    """Raise what a refused call means: TypeError, or MemError(code)."""
-    from .errors import MemError, ERR_MEM_CORRUPT
-    if code <= -CORRUPT_AT:
-        raise MemError(ERR_MEM_CORRUPT, "%s(%s): damaged allocator structure at offset %d "
-                       "(a write past a block's end or through a freed block?)"
-                       % (what, "" if p is None else p, -code - CORRUPT_AT))
-    if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
-        raise TypeError("%s() takes an int pointer, got %r" % (what, p))
-    raise MemError(-code, "%s(%r)" % (what, p))
+    """Raise what a refused call means: TypeError, or MemError(code) (the messages: errors.py,
+    loaded by the first refusal)."""
+    from .errors import refused
+    refused(code, p, what)
 
 
 def _size_refused(w, n):
@@ -904,22 +899,16 @@ def refuse_misaligned(names, closures=()):
     """ImportError if armv6m viper code among names' values (and closures) is not 4-aligned.
 
     Frozen armv6m code on a 2-byte boundary misreads its 32-bit constants and long
-    jumps (see _codealign): refuse it at import rather than report damage that is not there.
+    jumps: refuse it at import rather than report damage that is not there (_codealign
+    checks, loaded only for frozen code: a .mpy from a filesystem is loaded into 4-aligned RAM).
     """
     if not VIPER or PORTABLE or type(_address) is type(handle):   # no viper code (_portable)
         return
     import sys
-    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 != 4:   # not armv6m
-        return
-    from . import _codealign
-    try:
-        _codealign.check([f for f in names.values() if type(f) is type(_address)] + list(closures),
-                         names["__name__"])
-    finally:                         # used once: keep no RAM for it (import umalloc <= 4 KB frozen)
-        del sys.modules[_codealign.__name__]
-        package = sys.modules.get(_codealign.__name__.rpartition(".")[0])
-        if package is not None and "_codealign" in dir(package):
-            delattr(package, "_codealign")
+    # armv6m, and not read from a filesystem ("/lib/..."): frozen names are relative
+    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 == 4 and names.get("__file__", "")[:1] != "/":
+        from ._codealign import refuse
+        refuse(names, closures, type(_address))
 
 
 refuse_misaligned(globals(), bind_heap(0, None))

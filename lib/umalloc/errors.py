@@ -32,3 +32,15 @@ class MemError(Exception):
         self.code = code
         self.detail = detail
         super().__init__("%s: %s" % (error_name(code), detail) if detail else error_name(code))
+
+
+def refused(code, p, what):
+    """What the core's _refused raises: code <= -0x1000000 is damage at offset -code - 0x1000000
+    (_core.CORRUPT_AT), any other code is -ERR_MEM_*; a p that is no int is a TypeError."""
+    if code <= -0x1000000:
+        raise MemError(ERR_MEM_CORRUPT, "%s(%s): damaged allocator structure at offset %d "
+                       "(a write past a block's end or through a freed block?)"
+                       % (what, "" if p is None else p, -code - 0x1000000))
+    if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
+        raise TypeError("%s() takes an int pointer, got %r" % (what, p))
+    raise MemError(-code, "%s(%r)" % (what, p))

@@ -20,6 +20,7 @@ any block size; ALIGN = 4 forces multiples of 4, as older cores require.
 from collections import Counter
 
 import umalloc
+import umalloc._arenainit    # validated(): the core's checks of partitions
 
 from . import heapmodel, minarena, traces
 from .errors import UserError
@@ -67,7 +68,7 @@ def _accepted(size):
     """True when the core takes partitions of `size`-byte blocks (with the default align)."""
     if size not in _ACCEPTED:
         try:
-            umalloc.Arena._validated(((size, 2),), 4)
+            umalloc._arenainit.validated(((size, 2),), 4)
             _ACCEPTED[size] = True
         except (umalloc.MemError, ValueError, TypeError):
             _ACCEPTED[size] = False

@@ -88,9 +88,9 @@ def validate(profile, where="profile"):
         _fail(where, "arena.small_threshold must be a whole number of bytes >= 0")
     if align is not None and align not in (4, 8):
         _fail(where, "arena.align must be 4 or 8")
-    import umalloc                  # the core's own rule for block sizes (OSMemCreate's checks)
+    import umalloc._arenainit       # the core's own rule for block sizes (OSMemCreate's checks)
     try:
-        umalloc.Arena._validated([tuple(p) for p in parts], align or 4)
+        umalloc._arenainit.validated([tuple(p) for p in parts], align or 4)
     except (umalloc.MemError, ValueError, TypeError) as exc:
         _fail(where, "arena.partitions: %s" % exc)
     if total >= size:

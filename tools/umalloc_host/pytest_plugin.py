@@ -183,8 +183,8 @@ def reset_fresh(board):
     board.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
                " open('/umalloc_skipboot', 'w').close()")
     board.reset()
-    board.exec("import umalloc\nif umalloc.default_arena() is not None:\n"
-               " umalloc._default = None\nimport gc\ngc.collect()")
+    board.exec("import sys, umalloc\napi = sys.modules.get('umalloc._api')\n"   # init() loads it
+               "if api is not None:\n api._default = None\nimport gc\ngc.collect()")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import umalloc
+import umalloc._arenainit    # validated(): the core's checks of partitions
 
 from . import profiles, traces
 from .errors import UserError
@@ -81,7 +82,7 @@ def layout_from_dict(d, where):
     if align is not None and align not in (4, 8):
         raise UserError("%s: align must be 4 or 8" % where)
     try:
-        umalloc.Arena._validated(parts, align or 4)
+        umalloc._arenainit.validated(parts, align or 4)
     except (umalloc.MemError, ValueError, TypeError) as exc:
         raise UserError("%s: bad partitions: %s" % (where, exc))
     return Layout(parts, policy, size, where, small, align)

@@ -1,8 +1,9 @@
 """`umalloc bench` host side: run mp/bench_device.py on the unix port or a board, reduce it.
 
 Three phases, each in a fresh interpreter (a new unix-port process, or a soft reset):
-  import  gc.mem_alloc() taken by `import umalloc` and by the first Arena, once per
-          place umalloc can come from (.mpy in /lib, frozen in the firmware);
+  import  gc.mem_alloc() taken by `import umalloc`, by the first Arena, and by the first
+          malloc+free, partitioned Arena and stats/check/realloc/view, once per place
+          umalloc can come from (.mpy in /lib, frozen in the firmware);
   speed   medians over REPS repetitions of N operations, the cost of an empty `for`
           loop of N subtracted, so ratios compare the operations alone;
   worst   the longest single operation (and p99.9) over WORST operations, with LIVE
@@ -156,6 +157,23 @@ def reduce_imports(output):
     return found
 
 
+def reduce_first(output):
+    """{kind: {step: bytes}}: what the first malloc+free, the first Arena with partitions
+    (get+put) and the first stats/check/realloc/view keep after the import phase's Arena."""
+    found = {}
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[0] == "FIRST":
+            found.setdefault(f[1], {}).setdefault(f[2], int(f[3]))
+    return found
+
+
+# FIRST steps: (key, row label); the first one is part of what any program pays
+FIRST_STEPS = (("malloc", "  first malloc+free"),
+               ("partitions", "  first Arena(4096, partitions=...), get+put, beyond its buffer"),
+               ("cold", "  first stats(), check(), realloc(), view()"))
+
+
 def heap_state(output):
     """(bytes in use, bytes free) on the GC heap while the ratio rows ran, or None."""
     for line in output.splitlines():
@@ -227,8 +245,10 @@ def table(net, board=False):
     return rows
 
 
-def import_table(imports):
-    """Rows (what, bytes, goal text, verdict): import, then the first Arena beyond its buffer."""
+def import_table(imports, firsts=None):
+    """Rows (what, bytes, goal text, verdict): import, then the first Arena beyond its buffer,
+    then (when the device printed them) each further first use, so that RAM moved out of
+    `import umalloc` into a first use still shows."""
     rows = []
     for kind in ("mpy", "frozen", "py"):
         if kind not in imports:
@@ -239,7 +259,18 @@ def import_table(imports):
         rows.append(("import umalloc (%s)" % IMPORT_KINDS[kind], "%d" % imported,
                      "<= %d" % goal if goal else "", verdict))
         rows.append(("  first Arena(4096), beyond its buffer", "%d" % arena, "", ""))
-        rows.append(("  together", "%d" % (imported + arena), "", ""))
+        steps = (firsts or {}).get(kind, {})
+        if "malloc" not in steps:
+            rows.append(("  together", "%d" % (imported + arena), "", ""))
+            continue
+        rows.append((FIRST_STEPS[0][1], "%d" % steps["malloc"], "", ""))
+        together = imported + arena + steps["malloc"]
+        rows.append(("  together: import, Arena(4096), malloc+free", "%d" % together, "", ""))
+        for key, what in FIRST_STEPS[1:]:
+            if key in steps:
+                rows.append((what, "%d" % steps[key], "", ""))
+                together += steps[key]
+        rows.append(("  all of the above", "%d" % together, "", ""))
     if "preloaded" in imports:
         rows.append(("import umalloc", "n/a", "", "already imported at boot (boot.py)"))
     return rows

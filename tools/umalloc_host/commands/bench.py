@@ -10,8 +10,8 @@ def register(subparsers):
     p = subparsers.add_parser(
         "bench", help="RAM and speed of umalloc vs bytearray() inside MicroPython (unix port or --port)",
         description="A benchmark, not a test, in MicroPython itself.  RAM: gc.mem_alloc() taken by "
-        "`import umalloc` and by the first Arena (on a board: from .mpy in /lib and, if the firmware "
-        "has it, frozen).  Speed: a partition get+put pair against bytearray(32), a heap malloc+free "
+        "`import umalloc`, by the first Arena and by the first malloc+free, partitioned Arena and "
+        "stats/check/realloc/view (on a board: from .mpy in /lib and, if the firmware has it, frozen).  Speed: a partition get+put pair against bytearray(32), a heap malloc+free "
         "(64 B) against bytearray(64), malloc with 10 vs 1,000 free fragments, an empty function call "
         "as the floor, and the same pairs on Arena(irq=False), Arena(lock=...) and a heap whose free "
         "block changes size class; medians over --reps repetitions, empty-loop cost subtracted "
@@ -48,7 +48,8 @@ def render(out, board, reps, n):
     """The report's lines from the device output of every phase."""
     lines = ["", "RAM: gc.mem_alloc() after gc.collect(), fresh interpreter"]
     imports = speedbench.reduce_imports(out)
-    lines += speedbench.format_rows(("figure", "bytes", "goal", ""), speedbench.import_table(imports))
+    lines += speedbench.format_rows(("figure", "bytes", "goal", ""),
+                                    speedbench.import_table(imports, speedbench.reduce_first(out)))
     lines += speedbench.import_notes(imports)
     net, frags, _, _ = speedbench.reduce(out)
     lines += ["", "speed: %d reps x %d ops, medians, empty-loop cost subtracted, umalloc from %s"
