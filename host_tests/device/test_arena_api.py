@@ -104,10 +104,11 @@ def test_partition_blocks_of_any_size_from_7_bytes():
 
 
 def test_entry_points_print_short_at_the_repl():
-    # the closures hold a view of the arena, not the bytearray (whose repr is all of it)
+    # the closures hold a view of the arena, not the bytearray (whose repr is all of it:
+    # about 40 KB here); the heap's also print the core functions their slow paths call
     a = make(size=8192)
     for fn in (a.malloc, a.free, a.partitions[0].get, a.partitions[0].put):
-        assert len(repr(fn)) < 600
+        assert len(repr(fn)) < 2000
 
 
 def test_lock_option_wraps_every_entry_point():

@@ -349,24 +349,45 @@ def handle(w):
 
 
 def bind_heap(a, keep):
-    """(malloc, free) of the arena over words w: partitions first, then the heap."""
-    box = int
+    """(malloc, free) of the arena over words w: partitions first, then the heap.
+
+    keep is the arena's word view w, or on a board (w, disable_irq, enable_irq).
+    """
+    if type(keep) is tuple:
+        w, dis, en = keep
+    else:
+        w, dis, en = keep, None, None
+    # _find is in this module's globals once a first / best / twoended arena asked
+    # for it (before it binds); _find_late covers a good-fit arena whose policy word
+    # was overwritten consistently with its seal
+    find = globals().get("_find", _find_late)
+    return _heap_closures(a, dis, (w, en, _refused, _size_refused, find, _remove, _insert,
+                                   _free_block, dis))
+
+
+def _find_late(a, need, small):
+    return __getattr__("_find")(a, need, small)
+
+
+def _heap_closures(a, dis, ext):
+    box = round
     mask = SIZE_OK
 
     @micropython.viper
     def malloc(n):
-        if (n & mask) is not n:          # also a bool: True & mask is 1, not True
-            return _size_refused(a, n)
-        want = int(n)
+        if (n & mask) is n:              # not a bool: True & mask is 1, not True
+            want = int(n)
+        else:
+            return ext[3](a, n)            # _size_refused
         h = ptr32(uint(a))
         x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
             ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
-            return _refused(0 - CORRUPT_AT, n, "malloc")
-        s = keep
+            return ext[2](0 - CORRUPT_AT, n, "malloc")
+        s = ext
         if h[H_IRQ]:
-            s = keep[1]()
+            s = ext[8]()                   # disable_irq (a fifth cell would go to the GC heap)
         r = 0
         p = 0
         k = H_PARTS                      # the smallest partition that fits and has a block
@@ -497,7 +518,7 @@ def bind_heap(a, keep):
             else:
                 if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
                     small = 1
-                b = int(_find(a, need, small))
+                b = int(ext[4](a, need, small))     # _find
                 if b < 0:
                     r = b
                     b = 0
@@ -595,11 +616,11 @@ def bind_heap(a, keep):
                             h[(nxt >> 2) + 2] = nb
                         h[H_FREE_SIZE] -= need
                     else:
-                        _remove(a, old, size)          # its links were checked above
-                        r = int(_insert(a, nb, rest))
+                        ext[5](a, old, size)             # _remove: its links were checked above
+                        r = int(ext[6](a, nb, rest))     # _insert
                     size = need
                 else:
-                    _remove(a, b, size)
+                    ext[5](a, b, size)             # _remove
                     t = b + size
                     if t < h[H_HEAP_END]:
                         h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
@@ -615,9 +636,9 @@ def bind_heap(a, keep):
                         h[H_MIN_FREE] = t
                     p = b + 4
         if h[H_IRQ]:
-            keep[2](s)
+            ext[1](s)                      # enable_irq
         if r:
-            return _refused(r, n, "malloc")
+            return ext[2](r, n, "malloc")  # _refused
         if p:
             return box(p)
         return None
@@ -625,19 +646,20 @@ def bind_heap(a, keep):
     @micropython.viper
     def free(p):
         if not p:
-            return _refused(E_ADDR, p, "free")
-        if (p & mask) is not p:
-            return _refused(E_ADDR, p, "free")
-        q = int(p)
+            return ext[2](E_ADDR, p, "free")
+        if (p & mask) is p:
+            q = int(p)
+        else:
+            return ext[2](E_ADDR, p, "free")
         h = ptr32(uint(a))
         x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
             ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
-            return _refused(0 - CORRUPT_AT, p, "free")
-        s = keep
+            return ext[2](0 - CORRUPT_AT, p, "free")
+        s = ext
         if h[H_IRQ]:
-            s = keep[1]()
+            s = dis()
         r = E_ADDR
         start = h[H_HEAP_START]
         if q < start:                    # a partition block, or no block at all
@@ -725,13 +747,13 @@ def bind_heap(a, keep):
                     r = 0 - CORRUPT_AT - (b - 4)
                 else:
                     old = b - t
-                    osize = int(_free_block(a, old, b - 4))
+                    osize = int(ext[7](a, old, b - 4))    # _free_block
                     if osize < 0:
                         r = osize
                     elif osize != t:
                         r = 0 - CORRUPT_AT - (b - 4)
             if r == 0 and old != 0 and nsize != 0:
-                r = int(_remove(a, nb, nsize))
+                r = int(ext[5](a, nb, nsize))      # _remove
             if r == 0:
                 f = old                  # the free block whose list place the result takes
                 if v & PREV_FREE:        # merge into the free block below
@@ -784,11 +806,11 @@ def bind_heap(a, keep):
                                 h[(nxt >> 2) + 2] = b
                             h[H_FREE_SIZE] += size - osize
                     else:
-                        r = int(_remove(a, f, osize))
+                        r = int(ext[5](a, f, osize))       # _remove
                         if r == 0:
-                            r = int(_insert(a, b, size))
+                            r = int(ext[6](a, b, size))    # _insert
                 else:
-                    r = int(_insert(a, b, size))
+                    r = int(ext[6](a, b, size))            # _insert
             if r == 0:                   # the lists agree: now the start bits and flags
                 if nb < end:
                     if nsize:
@@ -800,9 +822,9 @@ def bind_heap(a, keep):
                     h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
                 h[H_LIVE] -= 1
         if h[H_IRQ]:
-            keep[2](s)
+            ext[1](s)                      # enable_irq
         if r:
-            return _refused(r, p, "free")
+            return ext[2](r, p, "free")    # _refused
         return None
 
     return malloc, free
