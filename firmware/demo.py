@@ -191,7 +191,7 @@ class Slots:
         return len(self.v) - self.v.count(0)
 
     def values(self):
-        return [p for p in self.v if p]
+        return (p for p in self.v if p)      # no list: the trace can leave ~1000 live
 
 
 def replay(path, total):
