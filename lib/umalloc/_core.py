@@ -311,11 +311,15 @@ def _remove(w, b: int, size: int) -> int:
 # with its one argument that keeps MicroPython's closure call on the C stack
 # (five or more values would be copied to the GC heap).  `a` is handle(w): on
 # MicroPython the arena's address as an int, which ptr32(uint(a)) turns into a
-# pointer without a buffer-protocol call; `keep` holds the arena's buffer, so
-# the closure keeps it alive, and on a board (header H_IRQ set) also
-# disable_irq and enable_irq.  A pointer or size that is not an int
+# pointer without a buffer-protocol call.  `ext` holds the arena's word view (so
+# the closure keeps the buffer alive), enable_irq, the slow paths' functions
+# (_refused, _size_refused, _find, _remove, _insert, _free_block) and disable_irq: a closure
+# that named a module global would swap the module globals and push an
+# exception frame on every call from another module.  free calls disable_irq
+# from its own cell `dis`; malloc, whose fourth cell is `box` (round: the int
+# object of a native int), through ext.  A pointer or size that is not an int
 # in 0..MAX_SIZE-1 fails `(x & mask) is x` and goes to a Python function that
-# says what is wrong; nothing has changed by then.  OSMemGet/OSMemPut and the
+# says what is wrong; nothing has changed by then.  The
 # list update of a split or merge are written out inside the closures on
 # purpose: a viper-to-viper call costs as much as the work itself.
 
