@@ -125,9 +125,10 @@ FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV
 
 MAX_PARTITIONS = 64        # i << 24 stays a small int on a 32-bit port (below 2**30)
 
-# The C core's native-module files, by sys.implementation._mpy's arch field: an armv6m
-# build also runs on later Cortex-M cores, but the armv7m one is smaller and faster there.
-_ARCHES = {2: "x64", 4: "armv6m", 5: "armv7m", 6: "armv7m", 7: "armv7m", 8: "armv7m"}
+# The C core's native-module folders, by sys.implementation._mpy's arch field: an armv6m
+# build also runs on later Cortex-M cores (deploy copies the board profile's one).
+_ARCHES = {2: ("x64",), 4: ("armv6m",), 5: ("armv7m", "armv6m"), 6: ("armv7m", "armv6m"),
+           7: ("armv7m", "armv6m"), 8: ("armv7m", "armv6m")}
 
 
 def _load_ccore():
@@ -138,13 +139,12 @@ def _load_ccore():
     except ImportError:
         pass
     import sys
-    arch = _ARCHES.get((getattr(sys.implementation, "_mpy", 0) >> 10) & 15)
-    if arch is None:
-        return None
-    try:
-        return __import__("native.%s._umcore" % arch, globals(), None, ("_",), 1)
-    except (ImportError, ValueError):     # not deployed, or built for another .mpy version
-        return None
+    for arch in _ARCHES.get((getattr(sys.implementation, "_mpy", 0) >> 10) & 15, ()):
+        try:
+            return __import__("native.%s._umcore" % arch, globals(), None, ("_",), 1)
+        except (ImportError, ValueError):     # not deployed, or built for another .mpy version
+            pass
+    return None
 
 
 @micropython.viper
