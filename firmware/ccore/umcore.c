@@ -950,7 +950,8 @@ static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     um_obj_t *o = MP_OBJ_TO_PTR(self_in);
     size_t want = o->kind == UM_GET ? 0 : 1;
     if (n_args != want || n_kw != 0) {
-        mp_raise_TypeError(want ? "function takes 1 positional arguments" : "function takes 0 positional arguments");
+        mp_raise_TypeError(want ? MP_ERROR_TEXT("function takes 1 positional arguments")
+                           : MP_ERROR_TEXT("function takes 0 positional arguments"));
     }
     switch (o->kind) {
         case UM_MALLOC:
