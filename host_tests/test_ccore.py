@@ -53,8 +53,9 @@ def test_c_and_viper_cores_leave_the_same_arena():
     # the same calls on both cores: byte-identical arenas, the same results and refusals
     script = (
         "import umalloc\nfrom umalloc import _core, MemError\n"
-        "def run():\n"
-        "    a = umalloc.Arena(3000, partitions=((24, 5), (40, 3)))\n"
+        "CCORE = _core.CCORE\n"
+        "def run(**options):\n"
+        "    a = umalloc.Arena(3000, partitions=((24, 5), (40, 3)), **options)\n"
         "    part = a.partitions[0]\n"
         "    got, live = [], []\n"
         "    for i in range(300):\n"
@@ -88,11 +89,21 @@ def test_c_and_viper_cores_leave_the_same_arena():
         "        except (MemError, TypeError, ValueError) as e:\n"
         "            got.append(repr(e))\n"
         "    return got, bytes(a._buf)\n"
-        "c_got, c_buf = run()\n"
-        "_core.CCORE = None\n"
-        "v_got, v_buf = run()\n"
-        "print(c_got == v_got, c_buf == v_buf, len(c_got))\n")
-    proc = unixport.run_code(script)
-    out = proc.stdout.split()
-    assert out[:2] == ["True", "True"], proc.stdout + proc.stderr
-    assert int(out[2]) > 300
+        "for options in OPTIONS:\n"
+        "    _core.CCORE = CCORE\n"
+        "    c_got, c_buf = run(**options)\n"
+        "    _core.CCORE = None\n"
+        "    v_got, v_buf = run(**options)\n"
+        "    print(c_got == v_got, c_buf == v_buf, len(c_got))\n")
+    # every policy (first, best and two-ended place through _corecold._find, called from the
+    # core), the 4-byte granule, a debug arena (guard bytes, poisoning) and irq=False
+    options = ({}, {"policy": "first"}, {"policy": "best"}, {"policy": "twoended"},
+               {"policy": "twoended", "small_threshold": 64}, {"align": 4}, {"debug": True},
+               {"irq": False})
+    proc = unixport.run_code(script.replace("OPTIONS", repr(options)))
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(options), proc.stdout + proc.stderr
+    for line, option in zip(lines, options):
+        same_results, same_bytes, count = line.split()
+        assert (same_results, same_bytes) == ("True", "True"), option
+        assert int(count) > 300
