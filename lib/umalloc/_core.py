@@ -6,7 +6,8 @@ exists for the port (x64, armv6m, armv7m), and the heap's list helpers
 (_insert, _remove, _free_block, size_class) too; elsewhere (ESP32, a firmware
 without it, CPython) the viper core does: _coreviper (heap) and _corepart
 (partitions), imported only then.  CCORE = None before Arena() forces the viper
-core (tests run both).
+core's malloc/free/get/put for the arenas made after it (tests run both; Arena's
+layout and the cold code keep the list helpers _core imported).
 
 Every function takes `w`, the arena seen as 32-bit words (a memoryview of it on
 MicroPython, one cast to "I" on CPython), and ints; the entry points that
