@@ -8,7 +8,7 @@ import pytest
 import serial
 
 from umalloc_host import deploy as deployer
-from umalloc_host import devlink, mpybuild, profiles
+from umalloc_host import LIB_DIR, devlink, mpybuild, profiles
 from umalloc_host.cli import main
 
 from _fakeports import GarbagePort, virtual_board
@@ -29,7 +29,7 @@ def _board_imports_umalloc(port):
             "import sys\nfor k in list(sys.modules):\n if k.startswith('umalloc'):\n"
             "  del sys.modules[k]\nimport gc\ngc.collect()\nimport umalloc\na = umalloc.Arena(8192)\n"
             "p = a.malloc(1000)\na.view(p)[:2] = b'ok'\nprint(bytes(a.view(p)[:2]).decode(),"
-            " umalloc.__file__)\na.free(p)\na.check()").split()
+            " umalloc.__file__, type(a.malloc).__name__)\na.free(p)\na.check()").split()
     finally:
         link.close()
 
@@ -44,20 +44,25 @@ def test_deploy_mpy_then_import_on_the_board(vboard, capsys):
     out = capsys.readouterr().out
     assert "board: unix (detected" in out and "verified" in out
     names = _tree(vboard.root, "lib/umalloc")
-    assert names == sorted(s.stem + ".mpy" for s in mpybuild.sources())
+    assert names == sorted([s.stem + ".mpy" for s in mpybuild.sources()] + ["native"])
+    # the C core for the board's arch only, byte for byte the committed one
+    assert _tree(vboard.root, "lib/umalloc/native") == [UNIX_ARCH]
+    native = "umalloc/native/%s/_umcore.mpy" % UNIX_ARCH
+    assert (Path(vboard.root) / "lib" / native).read_bytes() == (LIB_DIR / native).read_bytes()
     assert os.path.isfile(os.path.join(vboard.root, "lib", "umalloc_board.py"))
     assert _tree(vboard.root, "lib/umalloc.new") is None     # staging folder swapped in
     for built in mpybuild.build(UNIX_ARCH, progress=None):    # byte for byte what was built
         assert (Path(vboard.root) / "lib" / "umalloc" / built.name).read_bytes() == built.read_bytes()
-    word, where = _board_imports_umalloc(vboard.port)
+    word, where, malloc = _board_imports_umalloc(vboard.port)
     assert word == "ok" and where.endswith("lib/umalloc/__init__.mpy")
+    assert malloc == "umcore"                                  # the deployed C core runs
 
 
 def test_deploy_source_replaces_the_mpy_files(vboard, capsys):
     assert main(["deploy", "--port", vboard.port, "--board", "unix", "--source"]) == 0, capsys.readouterr().err
     names = _tree(vboard.root, "lib/umalloc")
-    assert names == sorted(s.name for s in mpybuild.sources())   # no stale .mpy left over
-    word, where = _board_imports_umalloc(vboard.port)
+    assert names == sorted([s.name for s in mpybuild.sources()] + ["native"])   # no stale .mpy left over
+    word, where, malloc = _board_imports_umalloc(vboard.port)
     assert word == "ok" and where.endswith("lib/umalloc/__init__.py")
 
 
@@ -145,7 +150,9 @@ def test_deploy_with_ampy(vboard, capsys):
     assert main(["deploy", "--port", vboard.port, "--ampy"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "via ampy" in out and "verified" in out
-    assert _tree(vboard.root, "lib/umalloc") == sorted(s.stem + ".mpy" for s in mpybuild.sources())
+    assert _tree(vboard.root, "lib/umalloc") == sorted([s.stem + ".mpy" for s in mpybuild.sources()]
+                                                       + ["native"])
+    assert _tree(vboard.root, "lib/umalloc/native/" + UNIX_ARCH) == ["_umcore.mpy"]
 
 
 def test_board_vanishing_mid_copy_is_reported(tmp_path):

@@ -20,6 +20,16 @@ def test_ten_thousand_scribbled_arenas_never_crash_micropython():
     assert t["corrupt"] > 1000 and t["normal"] > 0
 
 
+def test_the_viper_core_ends_the_same_trials_the_same_way():
+    # ESP32's core: the same seeds on both cores give the same outcomes (the C core is a
+    # translation of the viper one), and neither crashes
+    c_core = fuzz.totals(fuzz.run(2000, batch_size=1000, seed=3, jobs=2))
+    viper = fuzz.totals(fuzz.run(2000, batch_size=1000, seed=3, jobs=2, viper=True))
+    assert viper["crashes"] == 0 and viper["other"] == 0
+    assert viper == c_core
+    assert viper["corrupt"] > 200
+
+
 def test_a_crashed_batch_is_counted_and_named(tmp_path, monkeypatch):
     # a script that dies the way an allocator writing outside the arena makes the VM die
     script = tmp_path / "crash.py"

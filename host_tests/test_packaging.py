@@ -50,6 +50,10 @@ def test_wheel_installed_in_a_fresh_venv_works_from_anywhere(tmp_path):
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, REPO_ROOT],
          tmp_path, env)
     wheel = next(wheels.glob("umalloc_tools-*.whl"))
+    import zipfile
+    names = zipfile.ZipFile(wheel).namelist()
+    for arch in ("x64", "armv6m", "armv7m"):         # the C core travels with the package
+        assert "umalloc/native/%s/_umcore.mpy" % arch in names
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], tmp_path, env)
     py, umalloc = venv / "bin" / "python", venv / "bin" / "umalloc"

@@ -22,7 +22,7 @@ def no_viper_lib(tmp_path_factory):
     root = tmp_path_factory.mktemp("noviper")
     shutil.copytree(LIB_DIR / "umalloc", root / "umalloc")
     # an unknown micropython decorator is the SyntaxError such a firmware raises for viper
-    for name in ("_core.py", "_corepart.py"):
+    for name in ("_core.py", "_coreviper.py", "_corepart.py"):
         core = root / "umalloc" / name
         core.write_text(core.read_text().replace("@micropython.viper\n", "@micropython.viper_missing\n"))
     return root

@@ -1,6 +1,7 @@
 # Runs device test functions inside MicroPython and prints one line per test:
 #   PASS name   |   FAIL name   followed by the traceback, then END.
-# Usage: micropython _mprunner.py MODULE [TEST ...]
+# Usage: micropython _mprunner.py [--viper] MODULE [TEST ...]
+#   --viper: the viper core even where the C core exists (umalloc._core.CCORE = None)
 # On a board over serial: import _mprunner; _mprunner.run("MODULE")
 import sys
 
@@ -25,4 +26,9 @@ def run(module_name, names=()):
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2:])
+    args = sys.argv[1:]
+    if args[0] == "--viper":
+        import umalloc._core
+        umalloc._core.CCORE = None
+        args = args[1:]
+    run(args[0], args[1:])

@@ -1,6 +1,7 @@
 # What `import umalloc` leaves out until it is used: the cold core (_corecold),
 # Arena's cold methods (_arenacold) and, until an arena has partitions, their
-# get/put (_corepart).  A plain arena's malloc/free/calloc/
+# viper get/put (_corepart); where the C core runs, the viper core (_coreviper,
+# _corepart) never loads.  A plain arena's malloc/free/calloc/
 # get/put never load them, so they work under heap_lock() from the start; the
 # first stats()/view() loads them.  Checked on MicroPython, where each device
 # module runs in its own interpreter (pytest's CPython process shares modules).
@@ -17,6 +18,10 @@ from _check import on_micropython
 
 def _loaded(name):
     return ("umalloc." + name) in sys.modules
+
+
+def _c_core():
+    return umalloc._core.CCORE is not None
 
 
 def test_1_hot_paths_need_no_cold_module():
@@ -77,13 +82,15 @@ def test_0_special_name_probes_load_nothing():
         assert not _loaded("_arenacold") and not _loaded("_corecold")
         # Arena's default has no partitions: their get/put native code is not loaded either
         assert not _loaded("_corepart")
+        # the C core's malloc/free leave the viper ones out of RAM
+        assert _loaded("_coreviper") != _c_core()
 
 
 def test_0b_partition_code_loads_with_the_first_partition():
     if on_micropython():          # after test_0 (sorted): umalloc imported, one all-heap arena made
         assert not _loaded("_corepart")
     a = Arena(1024, partitions=((16, 4),))
-    assert _loaded("_corepart")
+    assert _loaded("_corepart") != _c_core()       # the C core has its own get/put
     part = a.partitions[0]
     part.put(part.get())
     assert part.query()["nfree"] == 4       # (no check(): test_1 wants the cold core unloaded)

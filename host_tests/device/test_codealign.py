@@ -18,9 +18,9 @@ def test_code_address_reads_the_code_of_functions_and_closures():
     core = _viper_core()
     if core is None:
         return
-    from umalloc import _codealign
-    malloc1, free1 = core.bind_heap(0, None)
-    malloc2, free2 = core.bind_heap(0, None)
+    from umalloc import _codealign, _coreviper
+    malloc1, free1 = _coreviper._heap_closures(0, None, None)   # the viper core's, even beside C
+    malloc2, free2 = _coreviper._heap_closures(0, None, None)
     at = _codealign.code_address
     assert at(malloc1) == at(malloc2) and at(free1) == at(free2)   # two closures, one code
     assert at(malloc1) != at(free1) and at(core.ld) != at(core.st)
@@ -31,8 +31,9 @@ def test_the_native_code_here_is_4_aligned():
     core = _viper_core()
     if core is None:
         return
-    from umalloc import _codealign, _corepart
-    funcs = [core.ld, core.st, core._free_block, core._address] + list(core.bind_heap(0, None)) \
+    from umalloc import _codealign, _corepart, _coreviper
+    funcs = [core.ld, core.st, _coreviper._free_block, core._address] \
+        + list(_coreviper._heap_closures(0, None, None)) \
         + list(_corepart.bind_partition(0, None, 25))     # 25: H_PARTS, the first descriptor
     assert _codealign.misaligned(funcs) == []
     _codealign.check(funcs)                                          # no error

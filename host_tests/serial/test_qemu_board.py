@@ -81,7 +81,8 @@ def test_frozen_core_refuses_2_aligned_native_code_at_import(tmp_path):
     board = "UMALLOC_M0PLUS"
     done = subprocess.run(["make", "-C", os.path.join(mpy_dir, "ports", "qemu"), "BOARD=" + board,
                            "BOARD_DIR=%s" % (REPO_ROOT / "firmware" / "qemu" / "boards" / board),
-                           "BUILD=%s" % build, "FROZEN_MANIFEST=%s" % (REPO_ROOT / "firmware" / "manifest.py")],
+                           "BUILD=%s" % build, "FROZEN_MANIFEST=%s" % (REPO_ROOT / "firmware" / "manifest.py"),
+                           "USER_C_MODULES=%s" % (REPO_ROOT / "firmware")],   # as make qemu: the C core
                           capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, UMALLOC_BOARD="qemu"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -45,11 +45,11 @@ class _Module:
 
 
 def install():
-    """Build umalloc._core (with _corecold's and _corepart's code) from source without viper."""
+    """Build umalloc._core (with _coreviper's, _corecold's and _corepart's code) from source without viper."""
     folder = __file__.rsplit("/", 1)[0]
     with open(folder + "/_core.py") as f:
         lines = list(f)
-    for name in ("_corecold", "_corepart"):
+    for name in ("_coreviper", "_corecold", "_corepart"):
         with open(folder + "/%s.py" % name) as f:   # one namespace: without their import of _core
             # and their copy of _core's constants (a second const() of one name is a SyntaxError)
             lines += [line for line in f
@@ -62,7 +62,7 @@ def install():
             ints = [i for i in range(len(params)) if params[i].strip().endswith(": int")]
             indent = lines[k][:len(lines[k]) - len(code)]
             lines[k] = "%s@_ints(%r)\n" % (indent, tuple(ints))
-    namespace = {"__name__": "umalloc._core", "ptr32": _same, "ptr8": _same, "uint": _same,
+    namespace = {"__name__": "umalloc._core", "_NO_CCORE": True, "ptr32": _same, "ptr8": _same, "uint": _same,
                  "_ints": lambda positions: lambda fn: int_checked(fn, positions)}
     exec("".join(lines), namespace)
     namespace["PORTABLE"] = True      # what the module's own functions see
@@ -73,4 +73,5 @@ def install():
     module.Words = Words
     sys.modules["umalloc._core"] = module
     sys.modules["umalloc._corepart"] = module     # bind_partition is in the same namespace
+    sys.modules["umalloc._coreviper"] = module
     return module

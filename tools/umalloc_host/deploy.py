@@ -10,7 +10,7 @@ umalloc` on the device (plus a tiny Arena round trip) verifies the result.
 
 import time
 
-from . import FIRMWARE_DIR, REPO_ROOT
+from . import FIRMWARE_DIR, LIB_DIR, REPO_ROOT
 from . import devlink, mpybuild, profiles
 from .devlink import DeviceError, LinkLost
 from .errors import UserError
@@ -43,15 +43,27 @@ gc.collect()
 
 
 def local_files(profile, mode, progress=print):
-    """[(local Path, remote name)] for the package in `mode` ('mpy' or 'py')."""
+    """[(local Path, remote name)] for the package in `mode` ('mpy' or 'py'), with the C
+    core's native module for the board's arch where there is one (lib/umalloc/native)."""
     if mode == "py":
-        return [(p, p.name) for p in mpybuild.sources()]
+        return [(p, p.name) for p in mpybuild.sources()] + native_files(profile)
     if mode != "mpy":
         raise UserError("mode must be 'mpy' or 'py', not %r" % (mode,))
     arch = profiles.mpy_arch(profile)
     if progress:
         progress("building .mpy for %s (mpy-cross -march=%s)" % (profile["name"], arch))
-    return [(p, p.name) for p in mpybuild.build(arch, progress=progress)]
+    return [(p, p.name) for p in mpybuild.build(arch, progress=progress)] + native_files(profile)
+
+
+def native_files(profile):
+    """[(the C core's _umcore.mpy for the board's arch, its remote name)], or [] (viper core)."""
+    try:
+        arch = profiles.mpy_arch(profile)
+    except UserError:
+        return []
+    name = "native/%s/_umcore.mpy" % arch
+    path = LIB_DIR / "umalloc" / name
+    return [(path, name)] if path.is_file() else []
 
 
 def mpy_header(paths):
@@ -230,6 +242,8 @@ def _copy(link, files, profile, say):
         devlink.remove_tree(link, STAGING_DIR)
         devlink.mkdirs(link, STAGING_DIR)
         for i, (src, name) in enumerate(files, 1):
+            if "/" in name:                  # native/<arch>/_umcore.mpy
+                devlink.mkdirs(link, STAGING_DIR + "/" + name.rsplit("/", 1)[0])
             data = src.read_bytes()
             devlink.write_file(link, STAGING_DIR + "/" + name, data)
             total += len(data)

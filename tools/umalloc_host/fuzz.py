@@ -4,7 +4,8 @@ The trials themselves are mp/fuzz_device.py.  Trials are split into batches;
 each batch runs in its own `micropython` process with a fixed seed, so a VM
 crash (a segfault: the allocator wrote outside the arena) kills one batch and
 is counted, and every run of the same seeds does the same trials.  A crashed
-batch is named with the command that replays it.
+batch is named with the command that replays it.  The unix port runs umalloc's C
+core; viper=True runs the viper core instead (the same trials must end the same way).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,9 @@ BATCH_TIMEOUT = 600      # seconds; a hung batch (a damaged list walked forever)
 class Batch:
     """One process: `trials` trials from `first` with `seed`; what it printed and how it ended."""
 
-    def __init__(self, seed, first, trials):
+    def __init__(self, seed, first, trials, viper=False):
         self.seed, self.first, self.trials = seed, first, trials
+        self.viper = viper
         self.done = None          # (normal, memerror, corrupt, other) from the DONE line
         self.others = []          # OTHER lines: an exception that is not MemError
         self.exit = None
@@ -32,9 +34,9 @@ class Batch:
         return self.done is None
 
     def replay(self):
-        return "umalloc fuzz --seed %d --first %d --trials %d --batch %d" % (
+        return "umalloc fuzz --seed %d --first %d --trials %d --batch %d%s" % (
             self.seed, self.first + self.last_progress, self.trials - self.last_progress,
-            self.trials - self.last_progress)
+            self.trials - self.last_progress, " --viper" if self.viper else "")
 
     def read(self, stdout, exit_code):
         self.exit = exit_code
@@ -51,15 +53,19 @@ class Batch:
         return self
 
 
-def source(seed, first, trials):
-    return "SEED, FIRST, TRIALS = %d, %d, %d\n" % (seed, first, trials) + SCRIPT.read_text()
+VIPER_CORE = "import umalloc._core\numalloc._core.CCORE = None\n"   # before any Arena()
+
+
+def source(seed, first, trials, viper=False):
+    return (VIPER_CORE if viper else "") + "SEED, FIRST, TRIALS = %d, %d, %d\n" % (
+        seed, first, trials) + SCRIPT.read_text()
 
 
 def run_batch(batch):
     """Run one batch in its own micropython process; a crash or a hang leaves batch.done None."""
     import subprocess
     try:
-        proc = unixport.run_code(source(batch.seed, batch.first, batch.trials), heap=HEAP,
+        proc = unixport.run_code(source(batch.seed, batch.first, batch.trials, batch.viper), heap=HEAP,
                                  timeout=BATCH_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -67,20 +73,20 @@ def run_batch(batch):
     return batch.read(proc.stdout, proc.returncode)
 
 
-def batches(trials, batch_size, seed, first=0):
+def batches(trials, batch_size, seed, first=0, viper=False):
     """Batch k runs trials first + k*batch_size ... of generator seed `seed`."""
     out = []
     k = 0
     while k * batch_size < trials:
         n = min(batch_size, trials - k * batch_size)
-        out.append(Batch(seed, first + k * batch_size, n))
+        out.append(Batch(seed, first + k * batch_size, n, viper))
         k += 1
     return out
 
 
-def run(trials, batch_size=1000, seed=1, first=0, jobs=2, on_done=None):
+def run(trials, batch_size=1000, seed=1, first=0, jobs=2, on_done=None, viper=False):
     """Run every batch, `jobs` processes at a time; on_done(batch) after each one."""
-    todo = batches(trials, batch_size, seed, first)
+    todo = batches(trials, batch_size, seed, first, viper)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for batch in pool.map(run_batch, todo):
             if on_done:

@@ -21,6 +21,7 @@ def register(subparsers):
                    "trial for the same seed")
     p.add_argument("--first", type=int, default=0, help="number of the first trial (default 0)")
     p.add_argument("--jobs", type=int, default=2, help="processes at a time (default 2)")
+    p.add_argument("--viper", action="store_true", help="the viper core (ESP32's) instead of the C core")
     p.set_defaults(func=run)
 
 
@@ -28,8 +29,9 @@ def run(args):
     if args.trials < 1 or args.batch < 1 or args.jobs < 1 or args.first < 0 or args.seed < 0:
         raise UserError("--trials, --batch and --jobs must be at least 1; --first and --seed at least 0")
     n_batches = (args.trials + args.batch - 1) // args.batch
-    print("umalloc fuzz on the MicroPython unix port: %d trials in %d processes of up to %d, seed %d, "
-          "%d at a time" % (args.trials, n_batches, args.batch, args.seed, args.jobs), flush=True)
+    print("umalloc fuzz on the MicroPython unix port (%s core): %d trials in %d processes of up to %d, "
+          "seed %d, %d at a time" % ("viper" if args.viper else "C", args.trials, n_batches, args.batch,
+                                    args.seed, args.jobs), flush=True)
     done = []
 
     def report(batch):
@@ -45,7 +47,7 @@ def run(args):
         for line in batch.others:
             print("  not a MemError: seed/trial/exception %s" % line, flush=True)
 
-    fuzz.run(args.trials, args.batch, args.seed, args.first, args.jobs, on_done=report)
+    fuzz.run(args.trials, args.batch, args.seed, args.first, args.jobs, on_done=report, viper=args.viper)
     t = fuzz.totals(done)
     print("trials: %d  crashes: %d  other exceptions: %d  |  normal: %d  MemError: %d "
           "(damage found: %d, other codes such as a stale double free: %d)"

@@ -1,0 +1,34 @@
+// umalloc's C core as a dynamic native module (_umcore.mpy): see umcore.c.
+#include "py/dynruntime.h"
+
+#include "umcore.c"
+
+mp_obj_full_type_t um_type;
+
+static mp_obj_t heap(size_t n_args, const mp_obj_t *args) {
+    return um_heap_impl((const mp_obj_type_t *)&um_type, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(heap_obj, 7, 7, heap);
+
+static mp_obj_t part(size_t n_args, const mp_obj_t *args) {
+    return um_part_impl((const mp_obj_type_t *)&um_type, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(part_obj, 6, 6, part);
+
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+
+    um_type.base.type = (void *)&mp_type_type;
+    um_type.name = MP_QSTR_umcore;
+    MP_OBJ_TYPE_SET_SLOT(&um_type, call, um_call, 0);
+
+    mp_store_global(MP_QSTR_heap, MP_OBJ_FROM_PTR(&heap_obj));
+    mp_store_global(MP_QSTR_part, MP_OBJ_FROM_PTR(&part_obj));
+    mp_store_global(MP_QSTR_insert, MP_OBJ_FROM_PTR(&um_insert_obj));
+    mp_store_global(MP_QSTR_remove, MP_OBJ_FROM_PTR(&um_remove_obj));
+    mp_store_global(MP_QSTR_free_block, MP_OBJ_FROM_PTR(&um_free_block_obj));
+    mp_store_global(MP_QSTR_size_class, MP_OBJ_FROM_PTR(&um_size_class_obj));
+    mp_store_global(MP_QSTR_PRIMASK, MP_OBJ_NEW_SMALL_INT(UM_PRIMASK));
+
+    MP_DYNRUNTIME_INIT_EXIT
+}

@@ -1,0 +1,1038 @@
+// umalloc's hot paths in C: malloc, free, Partition.get and put over the arena format
+// of lib/umalloc/_core.py (header words, seals, parity, bitmaps, class lists, PREV_FREE,
+// slack, stats words) with the same damage checks, in the same order, and the same
+// results: a refusal calls the same Python _refused(code, p, what) / _size_refused(w, n)
+// with the same arguments.  This is a translation of _core.py's viper code (bind_heap's
+// closures, _free_block, _links_ok, _insert, _remove) and _corepart.py's; keep them in
+// step.  Values are machine words as in viper: a word is read zero-extended (a 64-bit
+// port) or as a signed 32-bit int (a 32-bit one), so every comparison gives what the
+// viper code gives on the same port.
+//
+// Included by natmod.c (a dynamic native module) and usermod.c (a user C module):
+// everything here is static.
+
+#define H_MAGIC 0
+#define H_SIZE 1
+#define H_NPARTS 2
+#define H_HEAP_START 3
+#define H_HEAP_END 4
+#define H_CLASSES 5
+#define H_NCLASSES 6
+#define H_FREE_SIZE 7
+#define H_FREE_COUNT 8
+#define H_MIN_FREE 9
+#define H_FAIL 10
+#define H_FAIL_FRAG 11
+#define H_LIVE 12
+#define H_POLICY 13
+#define H_SMALL 14
+#define H_DEBUG 15
+#define H_HBITMAP 16
+#define H_TRACE 17
+#define H_TRACE_CAP 18
+#define H_TRACE_POS 19
+#define H_TRACE_COUNT 20
+#define H_GRAN_SHIFT 21
+#define H_PSTART 22
+#define H_SEAL 23
+#define H_IRQ 24
+#define H_PARTS 25
+
+#define PD_SIZE 0
+#define PD_NBLKS 1
+#define PD_START 2
+#define PD_END 3
+#define PD_HEAD 4
+#define PD_NFREE 5
+#define PD_MIN 6
+#define PD_FAIL 7
+#define PD_BITMAP 8
+#define PD_SHIFT 9
+#define PD_WORDS 10
+
+#define POLICY_TWOENDED 2
+#define POLICY_GOOD 3
+
+#define MAGIC 0x1D6A11C0
+#define USED 1
+#define PREV_FREE 2
+#define SIZE_MASK 0xFFFFFC
+#define SLACK_SHIFT 24
+#define PARITY 0x20000000
+#define MIN_BLOCK 16
+#define GUARD_SIZE 4
+#define E_PBLK (-115)
+#define E_ADDR (-118)
+#define E_FULL (-114)
+#define E_DOUBLE (-120)
+#define PD_KEY 0xA5A5A5
+#define CORRUPT_AT 0x1000000
+#define FREE_BAD (-0x20FFFFFD)
+#define SIZE_OK 0xFFFFFF
+
+enum { UM_MALLOC, UM_FREE, UM_GET, UM_PUT };
+
+typedef mp_int_t I;
+
+typedef struct _um_obj_t {
+    mp_obj_base_t base;
+    uint32_t *h;           // the arena's words
+    mp_obj_t a;            // what the Python helpers take as w (_core.handle(w))
+    mp_obj_t w;            // the arena's word view: keeps the buffer alive
+    mp_obj_t dis, en;      // Python IRQ switches; None: PRIMASK on Cortex-M, else no masking
+    mp_obj_t refused;      // _core._refused(code, p, what)
+    mp_obj_t size_refused; // _core._size_refused(w, n)    (malloc)
+    mp_obj_t find;         // _core._find(a, need, small)  (malloc: policies other than good fit)
+    I kind;
+    I k;                   // get/put: the descriptor's first word
+    I m;                   // get/put: 0xFFFFFF | index << 24
+} um_obj_t;
+
+#define LD(i) ((I)h[(i)])
+#define ST(i, v) (h[(i)] = (uint32_t)(v))
+#define BIT(n) ((I)((mp_uint_t)1 << (n)))
+
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define UM_PRIMASK (1)
+#else
+#define UM_PRIMASK (0)
+#endif
+
+// Interrupt masking: on Cortex-M PRIMASK itself (what machine.disable_irq does on rp2);
+// Python's switches where the arena was given others (tests' stand-ins, other ports).
+typedef union { mp_obj_t obj; mp_uint_t primask; } um_irq_t;
+
+static inline um_irq_t um_irq_off(um_obj_t *o) {
+    um_irq_t s;
+    if (o->dis != mp_const_none) {
+        s.obj = mp_call_function_n_kw(o->dis, 0, 0, NULL);
+    } else {
+        #if UM_PRIMASK
+        mp_uint_t pm;
+        __asm volatile ("mrs %0, primask" : "=r" (pm));
+        __asm volatile ("cpsid i" ::: "memory");
+        s.primask = pm;
+        #else
+        s.primask = 0;
+        #endif
+    }
+    return s;
+}
+
+static inline void um_irq_on(um_obj_t *o, um_irq_t s) {
+    if (o->dis != mp_const_none) {
+        mp_call_function_n_kw(o->en, 1, 0, &s.obj);
+    } else {
+        #if UM_PRIMASK
+        __asm volatile ("msr primask, %0" :: "r" (s.primask) : "memory");
+        #endif
+    }
+}
+
+static inline I um_parity(I v) {            // bit 0: parity of v's low 32 bits
+    I t = v ^ (v >> 16);
+    t = t ^ (t >> 8);
+    return 0x6996 >> ((t ^ (t >> 4)) & 15);
+}
+
+static inline I um_class(I size) {
+    I fl = 4;                               // 4 + bit length of size >> 5
+    I t = size >> 5;
+    while (t >= 16) {
+        fl += 4;
+        t = t >> 4;
+    }
+    while (t) {
+        fl += 1;
+        t = t >> 1;
+    }
+    return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3);
+}
+
+static inline I um_floordiv(I a, I b) {     // viper's //
+    I q = a / b;
+    if ((a % b) != 0 && ((a < 0) != (b < 0))) {
+        q -= 1;
+    }
+    return q;
+}
+
+static mp_obj_t um_refuse(um_obj_t *o, I code, mp_obj_t p, qstr what) {
+    mp_obj_t args[3] = { mp_obj_new_int(code), p, MP_OBJ_NEW_QSTR(what) };
+    return mp_call_function_n_kw(o->refused, 3, 0, args);
+}
+
+// -- the heap's helpers (_core._free_block, _links_ok, _insert, _remove) ------------
+
+static I um_free_block(uint32_t *h, I x, I at) {
+    I start = LD(H_HEAP_START);
+    I end = LD(H_HEAP_END);
+    I gm = BIT(LD(H_GRAN_SHIFT)) - 1;
+    if (x < start || x > end - MIN_BLOCK || ((x - start) & gm)) {
+        return 0 - CORRUPT_AT - at;
+    }
+    I v = LD(x >> 2);
+    I size = v & SIZE_MASK;
+    if ((v & FREE_BAD) || size < MIN_BLOCK || (size & gm) || x + size > end) {
+        return 0 - CORRUPT_AT - x;
+    }
+    if (um_parity(v) & 1) {
+        return 0 - CORRUPT_AT - x;
+    }
+    if (LD(((x + size) >> 2) - 1) != size) {
+        return 0 - CORRUPT_AT - (x + size - 4);
+    }
+    I i = (x - start) >> LD(H_GRAN_SHIFT);
+    if (((LD((LD(H_HBITMAP) >> 2) + (i >> 5)) >> (i & 31)) & 1) == 0) {
+        return 0 - CORRUPT_AT - x;
+    }
+    return size;
+}
+
+static I um_links_ok(uint32_t *h, I b, I c) {
+    I heads = (LD(H_CLASSES) >> 2) + c;
+    I start = LD(H_HEAP_START);
+    I gm = BIT(LD(H_GRAN_SHIFT)) - 1;
+    I nxt = LD((b >> 2) + 1);
+    I prv = LD((b >> 2) + 2);
+    if (nxt) {
+        if (nxt <= b || nxt > LD(H_HEAP_END) - MIN_BLOCK || ((nxt - start) & gm)) {
+            return 0 - CORRUPT_AT - (b + 4);
+        }
+        if ((LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != b) {
+            return 0 - CORRUPT_AT - nxt;
+        }
+    }
+    if (prv) {
+        if (prv < start || prv >= b || ((prv - start) & gm)) {
+            return 0 - CORRUPT_AT - (b + 8);
+        }
+        if ((LD(prv >> 2) & USED) || LD((prv >> 2) + 1) != b) {
+            return 0 - CORRUPT_AT - prv;
+        }
+    } else if (LD(heads) != b) {
+        return 0 - CORRUPT_AT - (heads << 2);
+    }
+    return 0;
+}
+
+static I um_insert(uint32_t *h, I b, I size) {
+    I c = um_class(size);
+    I heads = (LD(H_CLASSES) >> 2) + c;
+    I start = LD(H_HEAP_START);
+    I gm = BIT(LD(H_GRAN_SHIFT)) - 1;
+    I prv = 0;
+    I at = heads << 2;
+    I nxt = LD(heads);
+    while (nxt != 0 && nxt < b) {           // ascending: a damaged list cannot loop
+        if (nxt <= prv || nxt < start || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)) {
+            return 0 - CORRUPT_AT - at;
+        }
+        prv = nxt;
+        at = nxt + 4;
+        nxt = LD((nxt >> 2) + 1);
+    }
+    if (prv && prv + MIN_BLOCK > b) {
+        return 0 - CORRUPT_AT - at;
+    }
+    if (nxt && (nxt < b + size || nxt > LD(H_HEAP_END) - MIN_BLOCK || ((nxt - start) & gm)
+                || (LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != prv)) {
+        return 0 - CORRUPT_AT - at;
+    }
+    ST(b >> 2, size | ((um_parity(size) & 1) << 29));
+    ST(((b + size) >> 2) - 1, size);
+    ST((b >> 2) + 1, nxt);
+    ST((b >> 2) + 2, prv);
+    if (prv) {
+        ST((prv >> 2) + 1, b);
+    } else {
+        ST(heads, b);
+    }
+    if (nxt) {
+        ST((nxt >> 2) + 2, b);
+    }
+    if (prv == 0 && nxt == 0) {
+        I k = (LD(H_CLASSES) >> 2) + LD(H_NCLASSES) + (c >> 5);
+        ST(k, LD(k) | BIT(c & 31));
+    }
+    ST(H_FREE_SIZE, LD(H_FREE_SIZE) + size);
+    ST(H_FREE_COUNT, LD(H_FREE_COUNT) + 1);
+    return 0;
+}
+
+static I um_remove(uint32_t *h, I b, I size) {
+    I c = um_class(size);
+    I r = um_links_ok(h, b, c);
+    if (r) {
+        return r;
+    }
+    I heads = (LD(H_CLASSES) >> 2) + c;
+    I nxt = LD((b >> 2) + 1);
+    I prv = LD((b >> 2) + 2);
+    if (prv) {
+        ST((prv >> 2) + 1, nxt);
+    } else {
+        ST(heads, nxt);
+    }
+    if (nxt) {
+        ST((nxt >> 2) + 2, prv);
+    }
+    if (prv == 0 && nxt == 0) {
+        I k = (LD(H_CLASSES) >> 2) + LD(H_NCLASSES) + (c >> 5);
+        ST(k, LD(k) & (-1 - BIT(c & 31)));
+    }
+    ST(H_FREE_SIZE, LD(H_FREE_SIZE) - size);
+    ST(H_FREE_COUNT, LD(H_FREE_COUNT) - 1);
+    return 0;
+}
+
+static inline I um_header_seal_ok(uint32_t *h) {
+    I x = LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
+        ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
+        ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ);
+    return (x ^ MAGIC) == LD(H_SEAL);
+}
+
+// A malloc size / free, put pointer that is not a small int inside mask: viper's
+// `(n & mask) is n` fails; `&` itself raises for a type without it.
+static inline bool um_in_mask(mp_obj_t n, I mask) {
+    if (mp_obj_is_small_int(n)) {
+        I v = MP_OBJ_SMALL_INT_VALUE(n);
+        return v >= 0 && (v & ~mask) == 0;
+    }
+    mp_binary_op(MP_BINARY_OP_AND, n, MP_OBJ_NEW_SMALL_INT(mask));   // TypeError, as viper's &
+    return false;
+}
+
+// free's and put's pointer: viper's `not p` first (0, None, ... refused), then the mask.
+static inline bool um_ptr_ok(mp_obj_t p, I mask) {
+    if (mp_obj_is_small_int(p)) {
+        I v = MP_OBJ_SMALL_INT_VALUE(p);
+        return v > 0 && (v & ~mask) == 0;
+    }
+    if (mp_obj_is_true(p)) {
+        mp_binary_op(MP_BINARY_OP_AND, p, MP_OBJ_NEW_SMALL_INT(mask));
+    }
+    return false;
+}
+
+// -- malloc (bind_heap's closure) ----------------------------------------------------
+
+static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
+    if (!um_in_mask(n, SIZE_OK)) {
+        mp_obj_t args[2] = { o->a, n };
+        return mp_call_function_n_kw(o->size_refused, 2, 0, args);
+    }
+    I want = MP_OBJ_SMALL_INT_VALUE(n);
+    uint32_t *h = o->h;
+    if (!um_header_seal_ok(h)) {
+        return um_refuse(o, 0 - CORRUPT_AT, n, MP_QSTR_malloc);
+    }
+    um_irq_t s = { 0 };
+    if (LD(H_IRQ)) {
+        s = um_irq_off(o);
+    }
+    I r = 0;
+    I p = 0;
+    I k = H_PARTS;                          // the smallest partition that fits and has a block
+    I end = H_PARTS + LD(H_NPARTS) * PD_WORDS;
+    while (k < end) {
+        if (LD(k + PD_SIZE) >= want) {
+            p = LD(k + PD_HEAD);
+            if (p) {
+                break;
+            }
+        }
+        k += PD_WORDS;
+    }
+    if (p) {                                // OSMemGet, once k's seal and head check out
+        I v = LD(k + PD_SHIFT);
+        I x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
+            ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
+        I i = 0;
+        if ((x ^ PD_KEY) == (v >> 5)) {
+            i = p - LD(k + PD_START);
+            if (v & 31) {
+                i = i >> (v & 31);
+            } else {
+                I bs = LD(k + PD_SIZE);
+                if (bs == 0) {
+                    bs = 1;
+                }
+                i = um_floordiv(i, bs);
+            }
+        } else {
+            r = 0 - CORRUPT_AT - (k << 2);
+            p = 0;
+        }
+        I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
+        if (r) {
+        } else if (p < LD(k + PD_START) || p >= LD(k + PD_END) || i * LD(k + PD_SIZE) != p - LD(k + PD_START)
+                   || ((LD(c) >> (i & 31)) & 1)) {
+            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+            p = 0;
+        } else {
+            ST(k + PD_HEAD, LD((p + 3) >> 2));
+            ST(c, LD(c) | BIT(i & 31));
+            c = LD(k + PD_NFREE) - 1;
+            ST(k + PD_NFREE, c);
+            if (c < LD(k + PD_MIN)) {
+                ST(k + PD_MIN, c);
+            }
+        }
+    } else {                                // the heap, placed by the arena's policy
+        I gran = BIT(LD(H_GRAN_SHIFT));
+        I need = (want + 4 + GUARD_SIZE * LD(H_DEBUG) + gran - 1) & (0 - gran);
+        if (need < MIN_BLOCK) {
+            need = MIN_BLOCK;
+        }
+        I small = 0;
+        I b = 0;
+        I bc = -1;                          // b's size class, when the search knows it
+        I size = 0;
+        I c = 0;
+        I policy = LD(H_POLICY);
+        I nc = LD(H_NCLASSES);
+        I heads = LD(H_CLASSES) >> 2;
+        I start = LD(H_HEAP_START);
+        I last = LD(H_HEAP_END) - MIN_BLOCK;
+        I t;
+        if (policy == POLICY_GOOD) {        // good fit (see _core.py)
+            c = um_class(need);
+            I top = LD(H_HEAP_END);
+            I wild = 0;                     // the free block ending the heap, when it fits
+            if (c < nc) {
+                I at = (heads + c) << 2;
+                b = LD(heads + c);
+                I lo = start - 1;
+                while (b) {                 // ascending and inside the heap, or damaged
+                    if (b <= lo || b > last) {
+                        r = 0 - CORRUPT_AT - at;
+                        b = 0;
+                        break;
+                    }
+                    t = LD(b >> 2) & SIZE_MASK;
+                    if (t >= need) {
+                        if (b + t != top) {
+                            bc = c;
+                            break;
+                        }
+                        wild = b;
+                        bc = c;
+                        b = 0;
+                        break;
+                    }
+                    lo = b;
+                    at = b + 4;
+                    b = LD((b >> 2) + 1);
+                }
+                c += 1;                     // the smallest non-empty larger class: its head
+                I i = c >> 5;
+                I nw = (nc + 31) >> 5;
+                t = 0;
+                if (i < nw) {
+                    t = LD(heads + nc + i) & (0 - BIT(c & 31));
+                }
+                while (i < nw && b == 0 && r == 0) {
+                    while (t) {
+                        I f = t & (0 - t);  // lowest set bit; its index by halving
+                        t = t ^ f;
+                        c = i << 5;
+                        if ((f & 0xFFFF) == 0) {
+                            c += 16;
+                            f = f >> 16;
+                        }
+                        if ((f & 0xFF) == 0) {
+                            c += 8;
+                            f = f >> 8;
+                        }
+                        if ((f & 0xF) == 0) {
+                            c += 4;
+                            f = f >> 4;
+                        }
+                        if ((f & 3) == 0) {
+                            c += 2;
+                            f = f >> 2;
+                        }
+                        if ((f & 1) == 0) {
+                            c += 1;
+                        }
+                        f = LD(heads + c);
+                        if (f < start || f > last) {
+                            r = 0 - CORRUPT_AT - ((heads + c) << 2);
+                            break;
+                        }
+                        if (f + (LD(f >> 2) & SIZE_MASK) != top) {
+                            b = f;
+                            bc = c;
+                            break;
+                        }
+                        wild = f;
+                        bc = c;
+                    }
+                    i += 1;
+                    if (i < nw) {
+                        t = LD(heads + nc + i);
+                    }
+                }
+                if (b == 0 && r == 0) {
+                    b = wild;
+                }
+            }
+        } else {
+            if (policy == POLICY_TWOENDED && need <= LD(H_SMALL)) {
+                small = 1;
+            }
+            mp_obj_t args[3] = { o->a, MP_OBJ_NEW_SMALL_INT(need), MP_OBJ_NEW_SMALL_INT(small) };
+            b = mp_obj_get_int(mp_call_function_n_kw(o->find, 3, 0, args));
+            if (b < 0) {
+                r = b;
+                b = 0;
+            }
+        }
+        if (b == 0) {
+            if (r == 0) {
+                ST(H_FAIL, LD(H_FAIL) + 1);
+                if (LD(H_FREE_SIZE) - 4 * LD(H_FREE_COUNT) >= want) {
+                    ST(H_FAIL_FRAG, LD(H_FAIL_FRAG) + 1);
+                }
+            }
+        } else {
+            I at = b;
+            if (bc >= 0) {
+                at = (heads + bc) << 2;
+            }
+            I gm = gran - 1;
+            I v = LD(b >> 2);
+            size = v & SIZE_MASK;
+            I x = um_parity(v);
+            I i = (b - start) >> LD(H_GRAN_SHIFT);
+            c = bc;
+            if ((b - start) & gm) {
+                r = 0 - CORRUPT_AT - at;
+            } else if ((v & FREE_BAD) || (x & 1) || size < MIN_BLOCK || (size & gm)
+                       || b + size > last + MIN_BLOCK
+                       || LD(((b + size) >> 2) - 1) != size
+                       || ((LD((LD(H_HBITMAP) >> 2) + (i >> 5)) >> (i & 31)) & 1) == 0) {
+                r = 0 - CORRUPT_AT - b;
+            } else if (c < 0) {
+                c = um_class(size);
+            } else if ((size >> ((c >> 2) + 2)) != 4 + (c & 3)) {   // on the list of another class
+                r = 0 - CORRUPT_AT - b;
+            }
+            if (r == 0) {                   // b's list neighbours point back at it
+                I nxt = LD((b >> 2) + 1);
+                I prv = LD((b >> 2) + 2);
+                if (nxt) {
+                    if (nxt <= b || nxt > last || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)
+                        || LD((nxt >> 2) + 2) != b) {
+                        r = 0 - CORRUPT_AT - (b + 4);
+                    }
+                }
+                if (prv) {
+                    if (prv < start || prv >= b || ((prv - start) & gm) || (LD(prv >> 2) & USED)
+                        || LD((prv >> 2) + 1) != b) {
+                        r = 0 - CORRUPT_AT - (b + 8);
+                    }
+                } else if (LD(heads + c) != b) {
+                    r = 0 - CORRUPT_AT - ((heads + c) << 2);
+                }
+            }
+            t = b + size;                   // above a free block: a used one that knows it
+            if (r == 0 && (small || size - need < MIN_BLOCK) && t < LD(H_HEAP_END)) {
+                v = LD(t >> 2);
+                x = um_parity(v) | (v >> 30);
+                if ((x & 1) || (v & (USED | PREV_FREE)) != (USED | PREV_FREE)) {
+                    r = 0 - CORRUPT_AT - t;
+                }
+            }
+        }
+        if (r == 0 && b != 0) {
+            I rest = size - need;
+            I flags = USED;
+            if (rest >= MIN_BLOCK) {
+                I old = b;                  // the free rest keeps old's place in its list
+                I nb = b + need;
+                I i;
+                if (small) {                // two-ended small: carve the top
+                    nb = b;
+                    b = b + rest;
+                    flags = USED | PREV_FREE;
+                    t = b + need;
+                    if (t < LD(H_HEAP_END)) {
+                        ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
+                    }
+                    i = (b - start) >> LD(H_GRAN_SHIFT);
+                } else {
+                    i = (nb - start) >> LD(H_GRAN_SHIFT);
+                }
+                t = (LD(H_HBITMAP) >> 2) + (i >> 5);
+                ST(t, LD(t) | BIT(i & 31));   // the new block start
+                I fl = (c >> 2) + 4;
+                if ((rest >> (fl - 2)) == (size >> (fl - 2))) {   // same class
+                    I nxt = LD((old >> 2) + 1);
+                    I prv = LD((old >> 2) + 2);
+                    ST(nb >> 2, rest | ((um_parity(rest) & 1) << 29));
+                    ST(((nb + rest) >> 2) - 1, rest);
+                    ST((nb >> 2) + 1, nxt);
+                    ST((nb >> 2) + 2, prv);
+                    if (prv) {
+                        ST((prv >> 2) + 1, nb);
+                    } else {
+                        ST(heads + c, nb);
+                    }
+                    if (nxt) {
+                        ST((nxt >> 2) + 2, nb);
+                    }
+                    ST(H_FREE_SIZE, LD(H_FREE_SIZE) - need);
+                } else {
+                    um_remove(h, old, size);    // its links were checked above
+                    r = um_insert(h, nb, rest);
+                }
+                size = need;
+            } else {
+                um_remove(h, b, size);
+                t = b + size;
+                if (t < LD(H_HEAP_END)) {
+                    ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
+                }
+            }
+            if (r == 0) {
+                I v = size | flags | ((size - 4 - want) << SLACK_SHIFT);
+                ST(b >> 2, v | ((um_parity(v) & 1) << 29));
+                ST(H_LIVE, LD(H_LIVE) + 1);
+                t = LD(H_FREE_SIZE) - 4 * LD(H_FREE_COUNT);
+                if (t < LD(H_MIN_FREE)) {
+                    ST(H_MIN_FREE, t);
+                }
+                p = b + 4;
+            }
+        }
+    }
+    if (LD(H_IRQ)) {
+        um_irq_on(o, s);
+    }
+    if (r) {
+        return um_refuse(o, r, n, MP_QSTR_malloc);
+    }
+    if (p) {
+        return MP_OBJ_NEW_SMALL_INT(p);
+    }
+    return mp_const_none;
+}
+
+// -- free (bind_heap's closure) ------------------------------------------------------
+
+static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
+    if (!um_ptr_ok(p, SIZE_OK)) {
+        return um_refuse(o, E_ADDR, p, MP_QSTR_free);
+    }
+    I q = MP_OBJ_SMALL_INT_VALUE(p);
+    uint32_t *h = o->h;
+    if (!um_header_seal_ok(h)) {
+        return um_refuse(o, 0 - CORRUPT_AT, p, MP_QSTR_free);
+    }
+    um_irq_t s = { 0 };
+    if (LD(H_IRQ)) {
+        s = um_irq_off(o);
+    }
+    I r = E_ADDR;
+    I start = LD(H_HEAP_START);
+    I x, t;
+    if (q < start) {                        // a partition block, or no block at all
+        I k = H_PARTS;
+        I end = H_PARTS + LD(H_NPARTS) * PD_WORDS;
+        while (k < end) {
+            if (q < LD(k + PD_END)) {
+                break;
+            }
+            k += PD_WORDS;
+        }
+        if (k < end && q >= LD(k + PD_START)) {   // OSMemPut, once k's seal checks out
+            I v = LD(k + PD_SHIFT);
+            x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
+                ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
+            r = E_PBLK;
+            I rel = q - LD(k + PD_START);
+            I i = 0;
+            if ((x ^ PD_KEY) != (v >> 5)) {
+                r = 0 - CORRUPT_AT - (k << 2);
+            } else if (v & 31) {
+                i = rel >> (v & 31);
+            } else {
+                I bs = LD(k + PD_SIZE);
+                if (bs == 0) {
+                    bs = 1;
+                }
+                i = um_floordiv(rel, bs);
+            }
+            if (r != E_PBLK) {
+            } else if (i * LD(k + PD_SIZE) == rel) {
+                r = E_FULL;
+                if (LD(k + PD_NFREE) < LD(k + PD_NBLKS)) {
+                    r = E_DOUBLE;
+                    I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
+                    I bit = BIT(i & 31);
+                    if (LD(c) & bit) {
+                        ST(c, LD(c) ^ bit);
+                        ST((q + 3) >> 2, LD(k + PD_HEAD));
+                        ST(k + PD_HEAD, q);
+                        ST(k + PD_NFREE, LD(k + PD_NFREE) + 1);
+                        r = 0;
+                    }
+                }
+            }
+        }
+    } else {                                // the heap: every check of heap_block(), then merge
+        I b = q - 4;
+        I end = LD(H_HEAP_END);
+        I gshift = LD(H_GRAN_SHIFT);
+        I bitmap = LD(H_HBITMAP) >> 2;
+        I i = (b - start) >> gshift;
+        I v = 0;
+        I size = 0;
+        if (b >= start && b < end) {
+            r = E_PBLK;
+            if ((i << gshift) + start == b && ((LD(bitmap + (i >> 5)) >> (i & 31)) & 1)) {
+                v = LD(b >> 2);
+                size = v & SIZE_MASK;
+                x = um_parity(v) | (v >> 30);
+                r = 0 - CORRUPT_AT - b;
+                if ((x & 1) == 0 && size >= MIN_BLOCK && b + size <= end
+                    && (size >> gshift) << gshift == size) {
+                    r = E_DOUBLE;
+                    if (v & USED) {
+                        r = 0;
+                    }
+                }
+            }
+        }
+        I nb = b + size;
+        I nsize = 0;                        // size of a free block above, if any
+        I old = 0;                          // a free block below, if any
+        I osize = 0;
+        if (r == 0 && nb < end) {           // the header above must know b is used
+            t = LD(nb >> 2);
+            x = um_parity(t) | (t >> 30);
+            if ((x & 1) || (t & PREV_FREE)) {
+                r = 0 - CORRUPT_AT - nb;
+            } else if ((t & USED) == 0) {   // _free_block(a, nb, nb) written out
+                nsize = t & SIZE_MASK;
+                I gm = BIT(gshift) - 1;
+                x = (nb - start) >> gshift;
+                if ((t & FREE_BAD) || nsize < MIN_BLOCK || (nsize & gm) || nb + nsize > end
+                    || LD(((nb + nsize) >> 2) - 1) != nsize
+                    || ((LD(bitmap + (x >> 5)) >> (x & 31)) & 1) == 0) {
+                    r = 0 - CORRUPT_AT - nb;
+                    nsize = 0;
+                }
+            }
+        }
+        if (r == 0 && (v & PREV_FREE)) {   // the footer below names a free block ending at b
+            t = LD((b >> 2) - 1);
+            if (t < MIN_BLOCK || t > b - start) {
+                r = 0 - CORRUPT_AT - (b - 4);
+            } else {
+                old = b - t;
+                osize = um_free_block(h, old, b - 4);
+                if (osize < 0) {
+                    r = osize;
+                } else if (osize != t) {
+                    r = 0 - CORRUPT_AT - (b - 4);
+                }
+            }
+        }
+        if (r == 0 && old != 0 && nsize != 0) {
+            r = um_remove(h, nb, nsize);
+        }
+        if (r == 0) {
+            I f = old;                      // the free block whose list place the result takes
+            if (v & PREV_FREE) {            // merge into the free block below
+                b = old;
+                size = osize + size + nsize;
+            } else if (nsize) {             // b takes the place of the free block above
+                f = nb;
+                osize = nsize;
+                size = size + nsize;
+            }
+            if (f) {
+                I c = um_class(osize);
+                I fl = (c >> 2) + 4;
+                if ((size >> (fl - 2)) == (osize >> (fl - 2))) {   // same class
+                    I heads = (LD(H_CLASSES) >> 2) + c;            // _links_ok(a, f, c) written out
+                    I gm = BIT(gshift) - 1;
+                    I nxt = LD((f >> 2) + 1);
+                    I prv = LD((f >> 2) + 2);
+                    if (nxt) {
+                        if (nxt <= f || nxt > end - MIN_BLOCK || ((nxt - start) & gm)
+                            || (LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != f) {
+                            r = 0 - CORRUPT_AT - (f + 4);
+                        }
+                    }
+                    if (prv) {
+                        if (prv < start || prv >= f || ((prv - start) & gm)
+                            || (LD(prv >> 2) & USED) || LD((prv >> 2) + 1) != f) {
+                            r = 0 - CORRUPT_AT - (f + 8);
+                        }
+                    } else if (LD(heads) != f) {
+                        r = 0 - CORRUPT_AT - (heads << 2);
+                    }
+                    if (r == 0) {
+                        nxt = LD((f >> 2) + 1);
+                        prv = LD((f >> 2) + 2);
+                        ST(b >> 2, size | ((um_parity(size) & 1) << 29));
+                        ST(((b + size) >> 2) - 1, size);
+                        ST((b >> 2) + 1, nxt);
+                        ST((b >> 2) + 2, prv);
+                        if (prv) {
+                            ST((prv >> 2) + 1, b);
+                        } else {
+                            ST(heads, b);
+                        }
+                        if (nxt) {
+                            ST((nxt >> 2) + 2, b);
+                        }
+                        ST(H_FREE_SIZE, LD(H_FREE_SIZE) + size - osize);
+                    }
+                } else {
+                    r = um_remove(h, f, osize);
+                    if (r == 0) {
+                        r = um_insert(h, b, size);
+                    }
+                }
+            } else {
+                r = um_insert(h, b, size);
+            }
+        }
+        if (r == 0) {                       // the lists agree: now the start bits and flags
+            if (nb < end) {
+                if (nsize) {
+                    t = (nb - start) >> gshift;
+                    ST(bitmap + (t >> 5), LD(bitmap + (t >> 5)) ^ BIT(t & 31));
+                } else {
+                    ST(nb >> 2, LD(nb >> 2) ^ (PREV_FREE | PARITY));
+                }
+            }
+            if (old) {
+                ST(bitmap + (i >> 5), LD(bitmap + (i >> 5)) ^ BIT(i & 31));
+            }
+            ST(H_LIVE, LD(H_LIVE) - 1);
+        }
+    }
+    if (LD(H_IRQ)) {
+        um_irq_on(o, s);
+    }
+    if (r) {
+        return um_refuse(o, r, p, MP_QSTR_free);
+    }
+    return mp_const_none;
+}
+
+// -- Partition.get / put (_corepart's closures) --------------------------------------
+
+static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
+    I v = (I)pd[PD_SHIFT];
+    return (((I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
+             ^ (v & 31) ^ irq ^ PD_KEY) == (v >> 5));
+}
+
+static mp_obj_t um_get(um_obj_t *o) {
+    uint32_t *h = o->h;
+    I k = o->k;
+    uint32_t *pd = h + k;
+    I v = (I)pd[PD_SHIFT];
+    I irq = LD(H_IRQ);
+    if (!um_part_seal_ok(pd, irq)) {
+        return um_refuse(o, 0 - CORRUPT_AT - (k << 2), mp_const_none, MP_QSTR_get);
+    }
+    um_irq_t s = { 0 };
+    if (irq) {
+        s = um_irq_off(o);
+    }
+    I r = 0;
+    I p = (I)pd[PD_HEAD];
+    if (p) {                                // a free block of this partition, or damage
+        I rel = p - (I)pd[PD_START];
+        I i;
+        if (v & 31) {
+            i = rel >> (v & 31);
+        } else {
+            I bs = (I)pd[PD_SIZE];
+            if (bs == 0) {
+                bs = 1;
+            }
+            i = um_floordiv(rel, bs);
+        }
+        I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+        if (rel < 0 || p >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel || ((LD(n) >> (i & 31)) & 1)) {
+            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+            p = 0;
+        } else {
+            pd[PD_HEAD] = h[(p + 3) >> 2];
+            ST(n, LD(n) | BIT(i & 31));
+            n = (I)pd[PD_NFREE] - 1;
+            pd[PD_NFREE] = (uint32_t)n;
+            if (n < (I)pd[PD_MIN]) {
+                pd[PD_MIN] = (uint32_t)n;
+            }
+        }
+    } else {
+        pd[PD_FAIL] += 1;
+    }
+    if (irq) {
+        um_irq_on(o, s);
+    }
+    if (r) {
+        return um_refuse(o, r, mp_const_none, MP_QSTR_get);
+    }
+    if (p) {
+        return MP_OBJ_NEW_SMALL_INT(p);
+    }
+    return mp_const_none;
+}
+
+static mp_obj_t um_put(um_obj_t *o, mp_obj_t p) {
+    if (!um_ptr_ok(p, o->m)) {
+        return um_refuse(o, E_PBLK, p, MP_QSTR_put);
+    }
+    I q = MP_OBJ_SMALL_INT_VALUE(p);
+    uint32_t *h = o->h;
+    I k = o->k;
+    uint32_t *pd = h + k;
+    I v = (I)pd[PD_SHIFT];
+    I irq = LD(H_IRQ);
+    if (!um_part_seal_ok(pd, irq)) {
+        return um_refuse(o, 0 - CORRUPT_AT - (k << 2), p, MP_QSTR_put);
+    }
+    um_irq_t s = { 0 };
+    if (irq) {
+        s = um_irq_off(o);
+    }
+    I r = E_PBLK;
+    I rel = q - (I)pd[PD_START];
+    I i;
+    if (v & 31) {
+        i = rel >> (v & 31);
+    } else {
+        I bs = (I)pd[PD_SIZE];
+        if (bs == 0) {
+            bs = 1;
+        }
+        i = um_floordiv(rel, bs);
+    }
+    if (rel >= 0 && q < (I)pd[PD_END] && i * (I)pd[PD_SIZE] == rel) {
+        r = E_FULL;
+        if ((I)pd[PD_NFREE] < (I)pd[PD_NBLKS]) {
+            r = E_DOUBLE;
+            I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+            I bit = BIT(i & 31);
+            if (LD(n) & bit) {
+                ST(n, LD(n) ^ bit);
+                h[(q + 3) >> 2] = pd[PD_HEAD];
+                pd[PD_HEAD] = (uint32_t)q;
+                pd[PD_NFREE] += 1;
+                r = 0;
+            }
+        }
+    }
+    if (irq) {
+        um_irq_on(o, s);
+    }
+    if (r) {
+        return um_refuse(o, r, p, MP_QSTR_put);
+    }
+    return mp_const_none;
+}
+
+// -- the type's call slot and the module's functions -----------------------------------
+
+static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    um_obj_t *o = MP_OBJ_TO_PTR(self_in);
+    size_t want = o->kind == UM_GET ? 0 : 1;
+    if (n_args != want || n_kw != 0) {
+        mp_raise_TypeError(want ? MP_ERROR_TEXT("function takes 1 positional arguments")
+                           : MP_ERROR_TEXT("function takes 0 positional arguments"));
+    }
+    switch (o->kind) {
+        case UM_MALLOC:
+            return um_malloc(o, args[0]);
+        case UM_FREE:
+            return um_free(o, args[0]);
+        case UM_GET:
+            return um_get(o);
+        default:
+            return um_put(o, args[0]);
+    }
+}
+
+// The arena's words from w: its word view (a buffer) or its address (_core.handle(w)).
+static uint32_t *um_words(mp_obj_t w) {
+    mp_buffer_info_t info;
+    if (!mp_obj_is_small_int(w) && mp_get_buffer(w, &info, MP_BUFFER_RW)) {
+        return (uint32_t *)info.buf;
+    }
+    return (uint32_t *)(mp_uint_t)mp_obj_get_int_truncated(w);
+}
+
+static um_obj_t *um_new(const mp_obj_type_t *type, I kind, mp_obj_t a, mp_obj_t w, mp_obj_t dis,
+    mp_obj_t en, mp_obj_t refused) {
+    um_obj_t *o = mp_obj_malloc(um_obj_t, type);
+    o->h = um_words(w);
+    o->a = a;
+    o->w = w;
+    o->dis = dis;
+    o->en = en;
+    o->refused = refused;
+    o->size_refused = mp_const_none;
+    o->find = mp_const_none;
+    o->kind = kind;
+    o->k = 0;
+    o->m = SIZE_OK;
+    return o;
+}
+
+// heap(a, w, dis, en, refused, size_refused, find) -> (malloc, free)
+static mp_obj_t um_heap_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
+    mp_obj_t out[2];
+    for (int j = 0; j < 2; j++) {
+        um_obj_t *o = um_new(type, j == 0 ? UM_MALLOC : UM_FREE, args[0], args[1], args[2], args[3], args[4]);
+        o->size_refused = args[5];
+        o->find = args[6];
+        out[j] = MP_OBJ_FROM_PTR(o);
+    }
+    return mp_obj_new_tuple(2, out);
+}
+
+// part(a, w, dis, en, refused, i) -> (get, put) of the partition of index i
+static mp_obj_t um_part_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
+    I i = mp_obj_get_int(args[5]);
+    mp_obj_t out[2];
+    for (int j = 0; j < 2; j++) {
+        um_obj_t *o = um_new(type, j == 0 ? UM_GET : UM_PUT, args[0], args[1], args[2], args[3], args[4]);
+        o->k = H_PARTS + PD_WORDS * i;
+        o->m = SIZE_OK | (i << 24);
+        out[j] = MP_OBJ_FROM_PTR(o);
+    }
+    return mp_obj_new_tuple(2, out);
+}
+
+// The viper helpers' signatures, for _layout and the cold code: (w, b: int, size: int).
+static mp_obj_t um_insert_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
+    return mp_obj_new_int(um_insert(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(um_insert_obj, um_insert_fn);
+
+static mp_obj_t um_remove_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
+    return mp_obj_new_int(um_remove(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(um_remove_obj, um_remove_fn);
+
+static mp_obj_t um_free_block_fn(mp_obj_t w, mp_obj_t x, mp_obj_t at) {
+    return mp_obj_new_int(um_free_block(um_words(w), mp_obj_get_int(x), mp_obj_get_int(at)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(um_free_block_obj, um_free_block_fn);
+
+static mp_obj_t um_size_class_fn(mp_obj_t size) {
+    return mp_obj_new_int(um_class(mp_obj_get_int(size)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);

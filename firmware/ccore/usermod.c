@@ -1,0 +1,40 @@
+// umalloc's C core as a user C module (builtin `_umcore`) for firmware that freezes
+// umalloc: see umcore.c.  _core imports it before looking for the native-module file.
+#include "py/runtime.h"
+
+// viper's machine-word arithmetic wraps; so does this translation of it (the
+// native-module build passes -fwrapv; here only this file gets it)
+#pragma GCC optimize ("-fwrapv")
+
+#include "umcore.c"
+
+MP_DEFINE_CONST_OBJ_TYPE(um_type, MP_QSTR_umcore, MP_TYPE_FLAG_NONE, call, um_call);
+
+static mp_obj_t heap(size_t n_args, const mp_obj_t *args) {
+    return um_heap_impl(&um_type, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(heap_obj, 7, 7, heap);
+
+static mp_obj_t part(size_t n_args, const mp_obj_t *args) {
+    return um_part_impl(&um_type, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(part_obj, 6, 6, part);
+
+static const mp_rom_map_elem_t um_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__umcore) },
+    { MP_ROM_QSTR(MP_QSTR_heap), MP_ROM_PTR(&heap_obj) },
+    { MP_ROM_QSTR(MP_QSTR_part), MP_ROM_PTR(&part_obj) },
+    { MP_ROM_QSTR(MP_QSTR_insert), MP_ROM_PTR(&um_insert_obj) },
+    { MP_ROM_QSTR(MP_QSTR_remove), MP_ROM_PTR(&um_remove_obj) },
+    { MP_ROM_QSTR(MP_QSTR_free_block), MP_ROM_PTR(&um_free_block_obj) },
+    { MP_ROM_QSTR(MP_QSTR_size_class), MP_ROM_PTR(&um_size_class_obj) },
+    { MP_ROM_QSTR(MP_QSTR_PRIMASK), MP_ROM_INT(UM_PRIMASK) },
+};
+static MP_DEFINE_CONST_DICT(um_module_globals, um_module_globals_table);
+
+const mp_obj_module_t um_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&um_module_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__umcore, um_module);
