@@ -17,6 +17,7 @@ Block sizes are exact (10-byte requests get 10-byte blocks) when the core takes
 any block size; ALIGN = 4 forces multiples of 4, as older cores require.
 """
 
+import random
 from collections import Counter
 
 import umalloc
@@ -53,11 +54,18 @@ DEFAULT_POLICY = "good"  # Arena's policy when none is given
 # a climb runs in a worker process, two side by side): issue 14's goals are 20 s for 10,000
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
 CLIMB_EVENTS = 2000000   # one climb's budget
-TOTAL_EVENTS = 5000000   # the whole search's budget
+TOTAL_EVENTS = 12000000  # the whole search's budget (10,000 events: about 7 s on 2 idle cores)
 LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
 LONG_SHARE = 0.6
-MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 4000
+VERY_LONG = 50000        # over this many events: times VERY_LONG_SHARE (100,000 events: 30 replays)
+VERY_LONG_SHARE = 0.25
+MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 8000
 SEEDS = (("best", 0.5), ("good", 1.0), ("twoended", 0.5))   # besides the heap alone
+PORTFOLIO_SHARES = (0.5, 1.0, 0.75, 0.25)    # later seeds: these shares under every configuration
+PORTFOLIO_STEP = 4       # portfolio seeds queued at a time (the best so far is kicked in between)
+PERTURB_STEP = 4         # random restarts around the best queued at a time, once the rest is done
+PERTURB_TRIES = 8        # ... given up when this many draws in a row hold only layouts already tried,
+PERTURB_PATIENCE = 6     # or when this many draws in a row found nothing better
 BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
 
 
@@ -463,6 +471,51 @@ def _seeds(trace, pool, heap, policy0):
     return out
 
 
+def _portfolio(trace, pool, space):
+    """More starting layouts, in groups (one per align and share): the candidate sizes at
+    several shares of their peaks under every heap configuration (each policy, each
+    twoended threshold).  A climb changes one thing at a time, so a layout that
+    pays only with a threshold and counts changed together (netbuf: two-ended 520 with half
+    the peak counts) is reached from such a seed and not from the others."""
+    if not pool:
+        return []
+    top = sorted(pool[:MAX_PARTITIONS])
+    configs = [(p, None) for p in POLICIES if p != "twoended"]
+    configs += [("twoended", t) for t in space[1]]
+    out = []
+    for align in (None, 4):
+        for share in PORTFOLIO_SHARES:
+            parts = layout_for(trace, top, DEFAULT_POLICY, share).partitions
+            if parts:
+                out.append([_layout(parts, policy, small, align) for policy, small in configs])
+    return out
+
+
+def _perturbed(layout, space, trace, rng, n):
+    """n layouts a few random changes away from `layout` (counts scaled, a partition added
+    or dropped): restarts around the best so far, where the climbs' single changes stop."""
+    pool, _, shapes, peaks = space
+    reach = [q for q in shapes if q <= 2 * max(pool or [16])]
+    out = []
+    for _ in range(n):
+        d = dict(layout.partitions)
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if r < 0.45 and d:
+                s = rng.choice(sorted(d))
+                d[s] = max(2, int(d[s] * rng.uniform(0.5, 1.5) + 0.5))
+            elif r < 0.8 and len(d) < MAX_PARTITIONS and reach:
+                s = rng.choice(reach)
+                k = tuple(sorted(set(d) | {s}))
+                if k not in peaks:
+                    peaks[k] = class_peaks(trace, k)
+                d[s] = max(2, peaks[k][s] * rng.randint(1, 4) // 4)
+            elif d:
+                del d[rng.choice(sorted(d))]
+        out.append(_layout(d, layout.policy, layout.small_threshold, layout.align))
+    return out
+
+
 def _kicks(layout, space):
     """Restarts near a climb's end: its partitions under every other heap configuration,
     and with every count scaled; a climb from there may find a better basin."""
@@ -491,6 +544,8 @@ def total_budget(trace):
 
 
 def _share(trace):
+    if len(trace) > VERY_LONG:
+        return VERY_LONG_SHARE
     return LONG_SHARE if len(trace) > LONG else 1.0
 
 
@@ -641,10 +696,15 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     if workers is None:
         workers = min(BATCH, os.cpu_count() or 1)
     queue = _seeds(trace, pool, heap, policy0)
+    groups = _portfolio(trace, pool, space)      # the first group (share 0.5, align None) goes
+    queue += groups[0] if groups else []         # before the restarts, the rest after them
+    later = [k for g in groups[1:] for k in g]
+    rng = random.Random(len(trace))      # restarts depend on the trace and the budget only
     started = set()
     results = []
     spent = judge.replays
     kicked = set()
+    stale = idle = 0
     shown = None
     with _Runner(min(workers, BATCH), progress) as runner:
         while spent < total or not results:
@@ -659,20 +719,29 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                 if not done:
                     break
                 best = min(done, key=lambda r: r[0])[1]
-                if _key(best) in kicked:
+                if _key(best) not in kicked:
+                    kicked.add(_key(best))
+                    queue = [k for k in _kicks(best, space) if _key(k) not in started]
+                elif later:
+                    queue, later = later[:PORTFOLIO_STEP], later[PORTFOLIO_STEP:]
+                elif stale < PERTURB_TRIES and idle < PERTURB_PATIENCE:
+                    queue = _perturbed(best, space, trace, rng, PERTURB_STEP)
+                    stale += 1      # reset by a batch that runs: a tiny space ends here
+                    idle += 1       # reset by a better layout
+                else:
                     break
-                kicked.add(_key(best))
-                queue = [k for k in _kicks(best, space) if _key(k) not in started]
                 continue
+            stale = 0
             out = runner.run(batch)
             results.extend(out)
             spent += sum(r[4] for r in out)
             done = [r for r in results if r[0] is not None]
-            if done and on_best:
+            if done:
                 now = min(done, key=lambda r: r[0])
                 if shown is None or now[0] < shown:
-                    shown = now[0]
-                    on_best(now[0], now[1])
+                    shown, idle = now[0], 0
+                    if on_best:
+                        on_best(now[0], now[1])
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
     ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
