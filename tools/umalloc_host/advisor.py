@@ -42,7 +42,9 @@ ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
 SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
 FINALISTS = 12           # climb ends whose sim --min-arena figures decide the advice
-LONG_FINALISTS = 1       # ... on traces over LONG events (each figure is a bisection)
+LONG_FINALISTS = 3       # ... on traces over LONG events (each figure is a bisection), and
+VERY_LONG_FINALISTS = 1  # over VERY_LONG events
+TAIL = 3                 # and the best climb's last layouts before its end (best fit, two-ended)
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -189,15 +191,26 @@ class _Judge:
         self.ruled = {}    # layout key -> sim --min-arena's figure
         self.floor = max(STEP, trace.peak_live // STEP * STEP)   # nothing does with less than the peak
 
-    def _count(self):
-        self.left -= 1
-        self.replays += 1
+    def _count(self, share=1):
+        """A replay spent, or the share of one that ran before its first failure."""
+        ticks = int(self.replays + share) - int(self.replays)
+        self.left -= share
+        self.replays += share
         if self.progress:
-            self.progress()
+            for _ in range(ticks):
+                self.progress()
 
     def fits(self, layout, size):
+        """One bounded replay; a failing one stops at its failure and costs only that share
+        (most layouts a climb tries fail where the best so far passes, about halfway)."""
         h = minarena.heap_size(layout, size)
-        return h is not None and self.model.heap_fits(layout, h)
+        if h is None:
+            return False
+        small = layout.small_threshold if layout.small_threshold is not None else DEFAULT_SMALL
+        r = heapmodel.replay(self.trace.events, layout.partitions, h, heapmodel.granule(layout.align),
+                             layout.policy, small)
+        self._count(1 if r.ok else (r.failed_at + 1) / max(1, len(self.trace.events)))
+        return r.ok
 
     def exact(self, layout, hint=None):
         """The layout's smallest arena (a multiple of STEP) that replays with zero failures."""
@@ -260,9 +273,9 @@ class _Judge:
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
         k = _key(layout)
-        if k not in self.known and layout.policy not in heapmodel.SIZE_FREE:
+        if k not in self.known:
             if best - STEP < self.floor or not self.fits(layout, best - STEP):
-                return None     # one replay tells (the answer is not remembered: not known)
+                return None     # one bounded replay tells (not remembered: not known)
             self.known[k] = self._exact(layout, best - STEP)
         got = self.exact(layout)
         return got if got is not None and got < best else None
@@ -361,7 +374,7 @@ def _count_step(old, new):
     return (diff[0], b[diff[0]] - a[diff[0]]) if len(diff) == 1 else None
 
 
-def _climb(trace, judge, space, arena, layout):
+def _climb(trace, judge, space, arena, layout, path):
     """First-improvement hill climb over _moves until no single change helps or the budget
     ends; a count change that pays is repeated, doubling, while it keeps paying."""
     tried = 0
@@ -374,6 +387,7 @@ def _climb(trace, judge, space, arena, layout):
             if got is None:
                 continue
             step = _count_step(layout, trial)
+            path.append(layout)
             arena, layout = got, trial
             while step and judge.left > 0:
                 size, delta = step
@@ -388,6 +402,7 @@ def _climb(trace, judge, space, arena, layout):
                 got = judge.beats(trial, arena)
                 if got is None:
                     break
+                path.append(layout)
                 arena, layout = got, trial
             break
         else:
@@ -398,7 +413,8 @@ _COUNTER = None
 
 
 def _climb_job(args):
-    """One climb from a seed layout with its own budget: (arena, layout, layouts, done, replays)."""
+    """One climb from a seed layout with its own budget:
+    (arena, layout, layouts, done, replays, the last layouts it passed through)."""
     trace, space, seed, budget = args
     return _climb_from(trace, space, seed, budget, _tick if _COUNTER is not None else None)
 
@@ -412,8 +428,10 @@ def _climb_from(trace, space, seed, budget, progress):
     judge = _Judge(trace, budget, progress)
     arena = judge.exact(seed)
     if arena is None:
-        return None, seed, 0, True, judge.replays
-    return _climb(trace, judge, space, arena, seed) + (judge.replays,)
+        return None, seed, 0, True, judge.replays, []
+    path = []           # the layouts the climb passed through, the last TAIL of them returned
+    out = _climb(trace, judge, space, arena, seed, path)
+    return out + (judge.replays, path[-TAIL:])
 
 
 def _init_worker(counter):
@@ -541,6 +559,12 @@ def replay_budget(trace):
 def total_budget(trace):
     """How many replays the whole search may spend on this trace (a batch may overshoot it)."""
     return max(2 * MIN_REPLAYS, min(MAX_TOTAL, int(TOTAL_EVENTS * _share(trace)) // max(1, len(trace))))
+
+
+def _finalists(trace):
+    if len(trace) > VERY_LONG:
+        return VERY_LONG_FINALISTS
+    return LONG_FINALISTS if len(trace) > LONG else FINALISTS
 
 
 def _share(trace):
@@ -745,9 +769,14 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
     ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
-    for r in sorted(done, key=lambda r: r[0])[:FINALISTS if len(trace) <= LONG else LONG_FINALISTS]:
-        if all(_key(r[1]) != _key(e[1]) for e in ends):
-            ends.append((judge.by_rule(r[1]), r[1]))
+    ranked = sorted(done, key=lambda r: r[0])
+    finalists = [r[1] for r in ranked[:_finalists(trace)]]
+    if ranked:      # best fit and two-ended: the rule's bisection may miss a climb's lowest
+        # size, which one more step made fragile; the steps before it may be sturdier
+        finalists += [k for k in reversed(ranked[0][5]) if k.policy not in heapmodel.SIZE_FREE]
+    for k in finalists:
+        if all(_key(k) != _key(e[1]) for e in ends):
+            ends.append((judge.by_rule(k), k))
     best, layout = min((e for e in reversed(ends) if e[0] is not None), key=lambda e: e[0])
     confirmed = _confirm(layout, best, trace)       # the real core has the last word
     if confirmed is None:
