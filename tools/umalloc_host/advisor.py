@@ -44,7 +44,8 @@ SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, 
 FINALISTS = 12           # climb ends whose sim --min-arena figures decide the advice
 LONG_FINALISTS = 3       # ... on traces over LONG events (each figure is a bisection), and
 VERY_LONG_FINALISTS = 1  # over VERY_LONG events
-TAIL = 3                 # and the best climb's last layouts before its end (best fit, two-ended)
+TAIL = 3                 # and the best climb's last layouts before its end (best fit, two-ended;
+                         # up to VERY_LONG events)
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -771,8 +772,9 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
     ranked = sorted(done, key=lambda r: r[0])
     finalists = [r[1] for r in ranked[:_finalists(trace)]]
-    if ranked:      # best fit and two-ended: the rule's bisection may miss a climb's lowest
-        # size, which one more step made fragile; the steps before it may be sturdier
+    if ranked and len(trace) <= VERY_LONG:    # best fit and two-ended: the rule's bisection may
+        # miss a climb's lowest size, which one more step made fragile; the steps before it
+        # may be sturdier (over VERY_LONG events each bisection costs seconds)
         finalists += [k for k in reversed(ranked[0][5]) if k.policy not in heapmodel.SIZE_FREE]
     for k in finalists:
         if all(_key(k) != _key(e[1]) for e in ends):
