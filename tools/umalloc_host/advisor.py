@@ -7,11 +7,16 @@ partition sized to its peak live count; the rest belongs in the heap.  The
 search is empirical: every candidate layout (partition sizes and counts, heap
 policy, twoended small_threshold, heap align) is judged by the smallest arena
 with which it replays the trace with zero failures, on heapmodel (an exact model
-of the core's placement: one unbounded run per first-fit layout, a bisection for
-the others).  Hill climbs from a few starting layouts, then restarts near the
-best end found, run two at a time in worker processes within a budget of model
-replays.  The climbs' ends are ranked by `sim --min-arena`'s own bisection and
-the winner is replayed on the real core (lib/umalloc) before it is advised.
+of the core's placement: a layout is first replayed once in the arena that the
+best so far needs, less a word, which a worse layout fails partway through;
+then one unbounded run per first- or good-fit layout, a bisection for the
+others).  Hill climbs from a few starting layouts and from the frequent sizes at
+half their peak counts under every heap configuration, then restarts near the
+best end found, from the other shares of the peaks, and from random changes
+around the best until they stop paying; two at a time in worker processes
+within a budget of model replays.  The climbs' ends are ranked by
+`sim --min-arena`'s own bisection and the winner is replayed on the real core
+(lib/umalloc) before it is advised.
 
 Block sizes are exact (10-byte requests get 10-byte blocks) when the core takes
 any block size; ALIGN = 4 forces multiples of 4, as older cores require.
