@@ -10,11 +10,11 @@ with which it replays the trace with zero failures, on heapmodel (an exact model
 of the core's placement: a layout is first replayed once in the arena that the
 best so far needs, less a word, which a worse layout fails partway through;
 then one unbounded run per first- or good-fit layout, a bisection for the
-others).  Hill climbs from a few starting layouts and from the frequent sizes at
-half their peak counts under every heap configuration, then restarts near the
-best end found, from the other shares of the peaks, and from random changes
-around the best until they stop paying; two at a time in worker processes
-within a budget of model replays.  The climbs' ends are ranked by
+others).  Hill climbs from a few starting layouts, then restarts near the best
+end found alternating with seeds from elsewhere (the frequent sizes at several
+shares of their peak counts under every heap configuration), then random
+changes around the best until they stop paying; two at a time in worker
+processes within a budget of model replays.  The climbs' ends are ranked by
 `sim --min-arena`'s own bisection and the winner is replayed on the real core
 (lib/umalloc) before it is advised.
 
@@ -62,15 +62,14 @@ DEFAULT_POLICY = "good"  # Arena's policy when none is given
 # a climb runs in a worker process, two side by side): issue 14's goals are 20 s for 10,000
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
 CLIMB_EVENTS = 2000000   # one climb's budget
-TOTAL_EVENTS = 12000000  # the whole search's budget (10,000 events: about 7 s on 2 idle cores)
-LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
-LONG_SHARE = 0.6
-VERY_LONG = 50000        # over this many events: times VERY_LONG_SHARE (100,000 events: 30 replays)
-VERY_LONG_SHARE = 0.25
+TOTAL_EVENTS = 7000000   # the whole search's budget (10,000 events: about 6 s on 2 idle cores)
+LONG = 5000              # over this many events: fewer finalists, the other policies not re-measured
+VERY_LONG = 50000        # over this many events: budgets times VERY_LONG_SHARE (time is what counts
+VERY_LONG_SHARE = 0.43   # there; 100,000 events: 30 replays)
 MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 8000
 SEEDS = (("best", 0.5), ("good", 1.0), ("twoended", 0.5))   # besides the heap alone
-PORTFOLIO_SHARES = (0.5, 1.0, 0.75, 0.25)    # later seeds: these shares under every configuration
-PORTFOLIO_STEP = 4       # portfolio seeds queued at a time (the best so far is kicked in between)
+PORTFOLIO_SHARES = (0.5, 1.0, 0.75, 0.25)    # later seeds: these shares under every configuration,
+PORTFOLIO_STEP = 4       # queued between restarts near a new best, or this many at a time
 PERTURB_STEP = 4         # random restarts around the best queued at a time, once the rest is done
 PERTURB_TRIES = 8        # ... given up when this many draws in a row hold only layouts already tried,
 PERTURB_PATIENCE = 6     # or when this many draws in a row found nothing better
@@ -574,9 +573,7 @@ def _finalists(trace):
 
 
 def _share(trace):
-    if len(trace) > VERY_LONG:
-        return VERY_LONG_SHARE
-    return LONG_SHARE if len(trace) > LONG else 1.0
+    return VERY_LONG_SHARE if len(trace) > VERY_LONG else 1.0
 
 
 def progress_total(trace):
@@ -726,9 +723,7 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     if workers is None:
         workers = min(BATCH, os.cpu_count() or 1)
     queue = _seeds(trace, pool, heap, policy0)
-    groups = _portfolio(trace, pool, space)      # the first group (share 0.5, align None) goes
-    queue += groups[0] if groups else []         # before the restarts, the rest after them
-    later = [k for g in groups[1:] for k in g]
+    later = [k for g in _portfolio(trace, pool, space) for k in g]   # after the first restarts
     rng = random.Random(len(trace))      # restarts depend on the trace and the budget only
     started = set()
     results = []
@@ -749,9 +744,11 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                 if not done:
                     break
                 best = min(done, key=lambda r: r[0])[1]
-                if _key(best) not in kicked:
-                    kicked.add(_key(best))
-                    queue = [k for k in _kicks(best, space) if _key(k) not in started]
+                if _key(best) not in kicked:     # restarts near the best, every other one
+                    kicked.add(_key(best))          # a seed from elsewhere (another basin)
+                    near = [k for k in _kicks(best, space) if _key(k) not in started]
+                    far, later = later[:len(near)], later[len(near):]
+                    queue = [k for pair in zip(near, far) for k in pair] + near[len(far):]
                 elif later:
                     queue, later = later[:PORTFOLIO_STEP], later[PORTFOLIO_STEP:]
                 elif stale < PERTURB_TRIES and idle < PERTURB_PATIENCE:
