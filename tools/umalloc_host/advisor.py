@@ -381,7 +381,8 @@ def _count_step(old, new):
 
 def _climb(trace, judge, space, arena, layout, path):
     """First-improvement hill climb over _moves until no single change helps or the budget
-    ends; a count change that pays is repeated, doubling, while it keeps paying."""
+    ends; a count change that pays is repeated, doubling, while it keeps paying.  Each
+    layout the climb moves on from is appended to `path`."""
     tried = 0
     while True:
         for trial in _moves(trace, space, layout):
