@@ -1,6 +1,7 @@
 """`umalloc advise`: the proposed layout replays cleanly and tightly on generated traces."""
 
 import json
+import random
 
 import pytest
 
@@ -173,4 +174,54 @@ def test_advise_reports_the_best_layout_so_far_and_confirms_it_on_the_core():
     advice = advisor.advise(trace, budget=120, on_best=lambda arena, layout: seen.append(arena))
     assert seen and seen == sorted(seen, reverse=True) and seen[-1] >= advice.arena - advisor.STEP
     assert advisor.fits_at(advice.layout, advice.arena, trace)                 # the real core
+    _assert_smallest(advice, trace)
+
+
+def _space(trace):
+    pool = advisor.candidates(trace)
+    return pool, (pool, advisor.thresholds(trace), advisor.block_sizes(trace), {})
+
+
+def test_later_seeds_try_every_heap_configuration_half_peaks_first():
+    trace = POOLS[1]
+    pool, space = _space(trace)
+    groups = advisor._portfolio(trace, pool, space)
+    half = advisor.layout_for(trace, sorted(pool[:advisor.MAX_PARTITIONS]), "good", 0.5).partitions
+    assert all(k.partitions == half and k.align is None for k in groups[0])
+    assert {k.policy for k in groups[0]} == set(umalloc.POLICIES)
+    assert ({k.small_threshold or advisor.DEFAULT_SMALL for k in groups[0] if k.policy == "twoended"}
+            == set(space[1]))
+    assert {k.align for g in groups for k in g} == {None, 4}
+    assert len({k.partitions for g in groups for k in g}) > 2        # other shares of the peaks
+
+
+def test_random_restarts_keep_the_heap_configuration_and_the_core_limits():
+    trace = POOLS[1]
+    _, space = _space(trace)
+    best = advisor._layout({18: 40, 60: 10}, "twoended", 264, 4)
+    drawn = advisor._perturbed(best, space, trace, random.Random(1), 60)
+    again = advisor._perturbed(best, space, trace, random.Random(1), 60)
+    assert [advisor._key(k) for k in drawn] == [advisor._key(k) for k in again]    # reproducible
+    assert len({advisor._key(k) for k in drawn}) > 20
+    for k in drawn:
+        assert (k.policy, k.small_threshold, k.align) == ("twoended", 264, 4)
+        assert len(k.partitions) <= advisor.MAX_PARTITIONS and all(c >= 2 for _, c in k.partitions)
+        assert advisor.build(k, 16384) is not None                  # the core takes the layout
+
+
+def test_the_search_ends_when_no_partition_is_worth_trying():
+    big = traces.parse("".join("a %d 3000\n" % i for i in range(6)) + "f 1\nf 3\na 9 2500\n", "big")
+    advice = advisor.advise(big)                  # no candidate sizes: nothing to restart from
+    assert advice.layout.partitions == () and traces.replays_cleanly(_arena(advice.layout), big)
+
+
+def test_the_search_finds_a_layout_that_needs_two_changes_at_once():
+    # netbuf: two-ended placement with threshold 520 pays only with fewer small buffers in
+    # partitions; from the climbs' other ends each of the two changes alone costs more
+    trace = traces.load("netbuf")
+    two = simulate.Layout(((128, 4), (256, 6), (512, 6), (1536, 7)), "twoended", small_threshold=520)
+    judge = advisor._Judge(trace, 1 << 30)
+    assert judge.by_rule(two) < judge.by_rule(advisor._layout(two.partitions, "best"))
+    advice = advisor.advise(trace)
+    assert advice.arena <= judge.by_rule(two)
     _assert_smallest(advice, trace)

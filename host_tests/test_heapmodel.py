@@ -113,3 +113,13 @@ def test_the_unbounded_run_settles_every_heap_outside_its_growth_ranges():
             settled += 1
             assert known == heapmodel.replay(trace.events, (), heap).ok, heap
     assert settled > 500
+
+
+def test_class_start_is_the_smallest_size_of_each_core_size_class():
+    from umalloc import _core
+    starts = {}
+    for size in range(heapmodel.MIN_BLOCK, 1 << 17):
+        assert heapmodel.size_class(size) == _core.size_class(size)
+        starts.setdefault(heapmodel.size_class(size), size)
+    assert len(starts) > 40
+    assert all(heapmodel.class_start(c) == s for c, s in starts.items())

@@ -7,16 +7,22 @@ partition sized to its peak live count; the rest belongs in the heap.  The
 search is empirical: every candidate layout (partition sizes and counts, heap
 policy, twoended small_threshold, heap align) is judged by the smallest arena
 with which it replays the trace with zero failures, on heapmodel (an exact model
-of the core's placement: one unbounded run per first-fit layout, a bisection for
-the others).  Hill climbs from a few starting layouts, then restarts near the
-best end found, run two at a time in worker processes within a budget of model
-replays.  The climbs' ends are ranked by `sim --min-arena`'s own bisection and
-the winner is replayed on the real core (lib/umalloc) before it is advised.
+of the core's placement: a layout is first replayed once in the arena that the
+best so far needs, less a word, which a worse layout fails partway through;
+then one unbounded run per first- or good-fit layout, a bisection for the
+others).  Hill climbs from a few starting layouts, then restarts near the best
+end found alternating with seeds from elsewhere (the frequent sizes at several
+shares of their peak counts under every heap configuration), then random
+changes around the best until they stop paying; two at a time in worker
+processes within a budget of model replays.  The climbs' ends are ranked by
+`sim --min-arena`'s own bisection and the winner is replayed on the real core
+(lib/umalloc) before it is advised.
 
 Block sizes are exact (10-byte requests get 10-byte blocks) when the core takes
 any block size; ALIGN = 4 forces multiples of 4, as older cores require.
 """
 
+import random
 from collections import Counter
 
 import umalloc
@@ -41,7 +47,10 @@ ALIGN = _block_align()   # set to 4 to propose only multiples of 4 even when the
 STEP = 4                 # arena sizes are whole words: the answers are exact to the byte that counts
 SIM_STEP = 8             # best fit and two-ended: sim --min-arena's bisection, step and all
 FINALISTS = 12           # climb ends whose sim --min-arena figures decide the advice
-LONG_FINALISTS = 1       # ... on traces over LONG events (each figure is a bisection)
+LONG_FINALISTS = 3       # ... on traces over LONG events (each figure is a bisection), and
+VERY_LONG_FINALISTS = 1  # over VERY_LONG events
+TAIL = 3                 # and the best climb's last layouts before its end (best fit, two-ended;
+                         # up to VERY_LONG events)
 MAX_PARTITIONS = 8
 MAX_CANDIDATES = 12
 PARTITION_CAP = 2048     # larger blocks are rare enough to leave to the heap
@@ -53,11 +62,17 @@ DEFAULT_POLICY = "good"  # Arena's policy when none is given
 # a climb runs in a worker process, two side by side): issue 14's goals are 20 s for 10,000
 # events and 60 s for 100,000 on a shared 2-core machine, so budgets shrink on long traces.
 CLIMB_EVENTS = 2000000   # one climb's budget
-TOTAL_EVENTS = 5000000   # the whole search's budget
-LONG = 5000              # over this many events: budgets times LONG_SHARE (time is what counts there)
-LONG_SHARE = 0.6
-MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 4000
+TOTAL_EVENTS = 7000000   # the whole search's budget (10,000 events: about 6 s on 2 idle cores)
+LONG = 5000              # over this many events: fewer finalists, the other policies not re-measured
+VERY_LONG = 50000        # over this many events: budgets times VERY_LONG_SHARE (time is what counts
+VERY_LONG_SHARE = 0.43   # there; 100,000 events: 30 replays)
+MIN_REPLAYS, MAX_CLIMB, MAX_TOTAL = 30, 1000, 8000
 SEEDS = (("best", 0.5), ("good", 1.0), ("twoended", 0.5))   # besides the heap alone
+PORTFOLIO_SHARES = (0.5, 1.0, 0.75, 0.25)    # later seeds: these shares under every configuration,
+PORTFOLIO_STEP = 4       # queued between restarts near a new best, or this many at a time
+PERTURB_STEP = 4         # random restarts around the best queued at a time, once the rest is done
+PERTURB_TRIES = 8        # ... given up when this many draws in a row hold only layouts already tried,
+PERTURB_PATIENCE = 6     # or when this many draws in a row found nothing better
 BATCH = 2                # climbs per batch, run side by side when there are as many CPUs
 
 
@@ -181,15 +196,26 @@ class _Judge:
         self.ruled = {}    # layout key -> sim --min-arena's figure
         self.floor = max(STEP, trace.peak_live // STEP * STEP)   # nothing does with less than the peak
 
-    def _count(self):
-        self.left -= 1
-        self.replays += 1
+    def _count(self, share=1):
+        """A replay spent, or the share of one that ran before its first failure."""
+        ticks = int(self.replays + share) - int(self.replays)
+        self.left -= share
+        self.replays += share
         if self.progress:
-            self.progress()
+            for _ in range(ticks):
+                self.progress()
 
     def fits(self, layout, size):
+        """One bounded replay; a failing one stops at its failure and costs only that share
+        (most layouts a climb tries fail where the best so far passes, about halfway)."""
         h = minarena.heap_size(layout, size)
-        return h is not None and self.model.heap_fits(layout, h)
+        if h is None:
+            return False
+        small = layout.small_threshold if layout.small_threshold is not None else DEFAULT_SMALL
+        r = heapmodel.replay(self.trace.events, layout.partitions, h, heapmodel.granule(layout.align),
+                             layout.policy, small)
+        self._count(1 if r.ok else (r.failed_at + 1) / max(1, len(self.trace.events)))
+        return r.ok
 
     def exact(self, layout, hint=None):
         """The layout's smallest arena (a multiple of STEP) that replays with zero failures."""
@@ -252,9 +278,9 @@ class _Judge:
     def beats(self, layout, best):
         """The layout's smallest arena when it is below `best`, else None."""
         k = _key(layout)
-        if k not in self.known and layout.policy not in heapmodel.SIZE_FREE:
+        if k not in self.known:
             if best - STEP < self.floor or not self.fits(layout, best - STEP):
-                return None     # one replay tells (the answer is not remembered: not known)
+                return None     # one bounded replay tells (not remembered: not known)
             self.known[k] = self._exact(layout, best - STEP)
         got = self.exact(layout)
         return got if got is not None and got < best else None
@@ -353,9 +379,10 @@ def _count_step(old, new):
     return (diff[0], b[diff[0]] - a[diff[0]]) if len(diff) == 1 else None
 
 
-def _climb(trace, judge, space, arena, layout):
+def _climb(trace, judge, space, arena, layout, path):
     """First-improvement hill climb over _moves until no single change helps or the budget
-    ends; a count change that pays is repeated, doubling, while it keeps paying."""
+    ends; a count change that pays is repeated, doubling, while it keeps paying.  Each
+    layout the climb moves on from is appended to `path`."""
     tried = 0
     while True:
         for trial in _moves(trace, space, layout):
@@ -366,6 +393,7 @@ def _climb(trace, judge, space, arena, layout):
             if got is None:
                 continue
             step = _count_step(layout, trial)
+            path.append(layout)
             arena, layout = got, trial
             while step and judge.left > 0:
                 size, delta = step
@@ -380,6 +408,7 @@ def _climb(trace, judge, space, arena, layout):
                 got = judge.beats(trial, arena)
                 if got is None:
                     break
+                path.append(layout)
                 arena, layout = got, trial
             break
         else:
@@ -390,7 +419,8 @@ _COUNTER = None
 
 
 def _climb_job(args):
-    """One climb from a seed layout with its own budget: (arena, layout, layouts, done, replays)."""
+    """One climb from a seed layout with its own budget:
+    (arena, layout, layouts, done, replays, the last layouts it passed through)."""
     trace, space, seed, budget = args
     return _climb_from(trace, space, seed, budget, _tick if _COUNTER is not None else None)
 
@@ -404,8 +434,10 @@ def _climb_from(trace, space, seed, budget, progress):
     judge = _Judge(trace, budget, progress)
     arena = judge.exact(seed)
     if arena is None:
-        return None, seed, 0, True, judge.replays
-    return _climb(trace, judge, space, arena, seed) + (judge.replays,)
+        return None, seed, 0, True, judge.replays, []
+    path = []           # the layouts the climb passed through, the last TAIL of them returned
+    out = _climb(trace, judge, space, arena, seed, path)
+    return out + (judge.replays, path[-TAIL:])
 
 
 def _init_worker(counter):
@@ -463,6 +495,51 @@ def _seeds(trace, pool, heap, policy0):
     return out
 
 
+def _portfolio(trace, pool, space):
+    """More starting layouts, in groups (one per align and share): the candidate sizes at
+    several shares of their peaks under every heap configuration (each policy, each
+    twoended threshold).  A climb changes one thing at a time, so a layout that
+    pays only with a threshold and counts changed together (netbuf: two-ended 520 with half
+    the peak counts) is reached from such a seed and not from the others."""
+    if not pool:
+        return []
+    top = sorted(pool[:MAX_PARTITIONS])
+    configs = [(p, None) for p in POLICIES if p != "twoended"]
+    configs += [("twoended", t) for t in space[1]]
+    out = []
+    for align in (None, 4):
+        for share in PORTFOLIO_SHARES:
+            parts = layout_for(trace, top, DEFAULT_POLICY, share).partitions
+            if parts:
+                out.append([_layout(parts, policy, small, align) for policy, small in configs])
+    return out
+
+
+def _perturbed(layout, space, trace, rng, n):
+    """n layouts a few random changes away from `layout` (counts scaled, a partition added
+    or dropped): restarts around the best so far, where the climbs' single changes stop."""
+    pool, _, shapes, peaks = space
+    reach = [q for q in shapes if q <= 2 * max(pool or [16])]
+    out = []
+    for _ in range(n):
+        d = dict(layout.partitions)
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if r < 0.45 and d:
+                s = rng.choice(sorted(d))
+                d[s] = max(2, int(d[s] * rng.uniform(0.5, 1.5) + 0.5))
+            elif r < 0.8 and len(d) < MAX_PARTITIONS and reach:
+                s = rng.choice(reach)
+                k = tuple(sorted(set(d) | {s}))
+                if k not in peaks:
+                    peaks[k] = class_peaks(trace, k)
+                d[s] = max(2, peaks[k][s] * rng.randint(1, 4) // 4)
+            elif d:
+                del d[rng.choice(sorted(d))]
+        out.append(_layout(d, layout.policy, layout.small_threshold, layout.align))
+    return out
+
+
 def _kicks(layout, space):
     """Restarts near a climb's end: its partitions under every other heap configuration,
     and with every count scaled; a climb from there may find a better basin."""
@@ -490,8 +567,14 @@ def total_budget(trace):
     return max(2 * MIN_REPLAYS, min(MAX_TOTAL, int(TOTAL_EVENTS * _share(trace)) // max(1, len(trace))))
 
 
+def _finalists(trace):
+    if len(trace) > VERY_LONG:
+        return VERY_LONG_FINALISTS
+    return LONG_FINALISTS if len(trace) > LONG else FINALISTS
+
+
 def _share(trace):
-    return LONG_SHARE if len(trace) > LONG else 1.0
+    return VERY_LONG_SHARE if len(trace) > VERY_LONG else 1.0
 
 
 def progress_total(trace):
@@ -641,10 +724,13 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
     if workers is None:
         workers = min(BATCH, os.cpu_count() or 1)
     queue = _seeds(trace, pool, heap, policy0)
+    later = [k for g in _portfolio(trace, pool, space) for k in g]   # after the first restarts
+    rng = random.Random(len(trace))      # restarts depend on the trace and the budget only
     started = set()
     results = []
     spent = judge.replays
     kicked = set()
+    stale = idle = 0
     shown = None
     with _Runner(min(workers, BATCH), progress) as runner:
         while spent < total or not results:
@@ -659,26 +745,43 @@ def advise(trace, progress=None, budget=None, workers=None, on_best=None):
                 if not done:
                     break
                 best = min(done, key=lambda r: r[0])[1]
-                if _key(best) in kicked:
+                if _key(best) not in kicked:     # restarts near the best, every other one
+                    kicked.add(_key(best))          # a seed from elsewhere (another basin)
+                    near = [k for k in _kicks(best, space) if _key(k) not in started]
+                    far, later = later[:len(near)], later[len(near):]
+                    queue = [k for pair in zip(near, far) for k in pair] + near[len(far):]
+                elif later:
+                    queue, later = later[:PORTFOLIO_STEP], later[PORTFOLIO_STEP:]
+                elif stale < PERTURB_TRIES and idle < PERTURB_PATIENCE:
+                    queue = _perturbed(best, space, trace, rng, PERTURB_STEP)
+                    stale += 1      # reset by a batch that runs: a tiny space ends here
+                    idle += 1       # reset by a better layout
+                else:
                     break
-                kicked.add(_key(best))
-                queue = [k for k in _kicks(best, space) if _key(k) not in started]
                 continue
+            stale = 0
             out = runner.run(batch)
             results.extend(out)
             spent += sum(r[4] for r in out)
             done = [r for r in results if r[0] is not None]
-            if done and on_best:
+            if done:
                 now = min(done, key=lambda r: r[0])
                 if shown is None or now[0] < shown:
-                    shown = now[0]
-                    on_best(now[0], now[1])
+                    shown, idle = now[0], 0
+                    if on_best:
+                        on_best(now[0], now[1])
     done = [r for r in results if r[0] is not None]
     # the climbs' ends, judged again by sim --min-arena's own rule (ties: the earlier climb)
     ends = [(baseline, Layout((), DEFAULT_POLICY, None, "advised"))]    # never worse than the heap alone
-    for r in sorted(done, key=lambda r: r[0])[:FINALISTS if len(trace) <= LONG else LONG_FINALISTS]:
-        if all(_key(r[1]) != _key(e[1]) for e in ends):
-            ends.append((judge.by_rule(r[1]), r[1]))
+    ranked = sorted(done, key=lambda r: r[0])
+    finalists = [r[1] for r in ranked[:_finalists(trace)]]
+    if ranked and len(trace) <= VERY_LONG:    # best fit and two-ended: the rule's bisection may
+        # miss a climb's lowest size, which one more step made fragile; the steps before it
+        # may be sturdier (over VERY_LONG events each bisection costs seconds)
+        finalists += [k for k in reversed(ranked[0][5]) if k.policy not in heapmodel.SIZE_FREE]
+    for k in finalists:
+        if all(_key(k) != _key(e[1]) for e in ends):
+            ends.append((judge.by_rule(k), k))
     best, layout = min((e for e in reversed(ends) if e[0] is not None), key=lambda e: e[0])
     confirmed = _confirm(layout, best, trace)       # the real core has the last word
     if confirmed is None:

@@ -72,6 +72,11 @@ def size_class(size):
     return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
 
 
+def class_start(c):
+    """The smallest block size in size class c (size classes grow with the size)."""
+    return (4 | (c & 3)) << ((c >> 2) + 2)
+
+
 def heap_need(n, gran):
     need = (n + HEADER + gran - 1) & -gran
     return need if need >= MIN_BLOCK else MIN_BLOCK
@@ -123,19 +128,18 @@ def replay(events, partitions=(), heap=UNBOUNDED, gran=8, policy="first", small=
 
     def heap_malloc(need):
         if good:                       # first fit in need's class, else the lowest hole of the
-            c = size_class(need)       # smallest larger class; the hole ending the heap last
-            n = len(sizes)
+            nxt = class_start(size_class(need) + 1)    # smallest larger class; the hole
+            n = len(sizes)                             # ending the heap last
             wild = n - 1 if n and starts[-1] + sizes[-1] == heap else n
-            i, bc = -1, 1 << 30
+            i, lim = -1, UNBOUNDED     # a hole below lim is in a smaller class than hole i's
             for k in range(wild):
                 s = sizes[k]
                 if s >= need:
-                    sc = size_class(s)
-                    if sc == c:
+                    if s < nxt:        # need's own class
                         i = k
                         break
-                    if sc < bc:
-                        i, bc = k, sc
+                    if s < lim:
+                        i, lim = k, class_start(size_class(s))
             if i < 0:
                 if wild < n and sizes[wild] >= need:
                     i = wild
