@@ -149,12 +149,31 @@ static inline I um_class(I size) {
     return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3);
 }
 
-static inline I um_floordiv(I a, I b) {     // viper's //
-    I q = a / b;
-    if ((a % b) != 0 && ((a < 0) != (b < 0))) {
-        q -= 1;
+// viper's // for a partition block index: shift-and-subtract, not a divide, because
+// armv6m has no divide instruction and libgcc's would add ~550 bytes to the module
+// (which a board loads into its GC heap).  Only partitions whose block size is not a
+// power of two divide at all; b != 0 (its callers make 0 into 1).
+static I um_floordiv(I a, I b) {
+    mp_uint_t n = a < 0 ? 0 - (mp_uint_t)a : (mp_uint_t)a;
+    mp_uint_t d = b < 0 ? 0 - (mp_uint_t)b : (mp_uint_t)b;
+    mp_uint_t q = 0;
+    mp_uint_t bit = 1;
+    while (d <= n && (d >> (sizeof(mp_uint_t) * 8 - 1)) == 0) {
+        d <<= 1;
+        bit <<= 1;
     }
-    return q;
+    while (bit) {                           // n ends as the remainder
+        if (n >= d) {
+            n -= d;
+            q |= bit;
+        }
+        d >>= 1;
+        bit >>= 1;
+    }
+    if ((a < 0) != (b < 0)) {
+        return n ? 0 - (I)q - 1 : 0 - (I)q;
+    }
+    return (I)q;
 }
 
 static mp_obj_t um_refuse(um_obj_t *o, I code, mp_obj_t p, qstr what) {
@@ -316,6 +335,69 @@ static inline bool um_ptr_ok(mp_obj_t p, I mask) {
     return false;
 }
 
+// -- a partition's OSMemGet / OSMemPut, once its descriptor's seal checked out ---------
+// (malloc and Partition.get take a block this way, free and Partition.put return one)
+
+static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
+    I v = (I)pd[PD_SHIFT];
+    return (((I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
+             ^ (v & 31) ^ irq ^ PD_KEY) == (v >> 5));
+}
+
+static I um_part_index(uint32_t *pd, I rel) {
+    I v = (I)pd[PD_SHIFT];
+    if (v & 31) {
+        return rel >> (v & 31);
+    }
+    I bs = (I)pd[PD_SIZE];
+    if (bs == 0) {
+        bs = 1;
+    }
+    return um_floordiv(rel, bs);
+}
+
+// Take p, the head of the partition at word k: p, or a damage code (< 0) naming the head.
+static I um_part_take(uint32_t *h, I k, I p) {
+    uint32_t *pd = h + k;
+    I rel = p - (I)pd[PD_START];
+    I i = um_part_index(pd, rel);
+    I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+    if (rel < 0 || p >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel || ((LD(n) >> (i & 31)) & 1)) {
+        return 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+    }
+    pd[PD_HEAD] = h[(p + 3) >> 2];
+    ST(n, LD(n) | BIT(i & 31));
+    n = (I)pd[PD_NFREE] - 1;
+    pd[PD_NFREE] = (uint32_t)n;
+    if (n < (I)pd[PD_MIN]) {
+        pd[PD_MIN] = (uint32_t)n;
+    }
+    return p;
+}
+
+// Give q back to the partition at word k: 0, or E_PBLK / E_FULL / E_DOUBLE.
+static I um_part_give(uint32_t *h, I k, I q) {
+    uint32_t *pd = h + k;
+    I rel = q - (I)pd[PD_START];
+    I i = um_part_index(pd, rel);
+    if (rel < 0 || q >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel) {
+        return E_PBLK;
+    }
+    if ((I)pd[PD_NFREE] >= (I)pd[PD_NBLKS]) {
+        return E_FULL;
+    }
+    I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+    I bit = BIT(i & 31);
+    if ((LD(n) & bit) == 0) {
+        return E_DOUBLE;
+    }
+    ST(n, LD(n) ^ bit);
+    h[(q + 3) >> 2] = pd[PD_HEAD];
+    pd[PD_HEAD] = (uint32_t)q;
+    pd[PD_NFREE] += 1;
+    return 0;
+}
+
 // -- malloc (bind_heap's closure) ----------------------------------------------------
 
 static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
@@ -346,39 +428,14 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
         k += PD_WORDS;
     }
     if (p) {                                // OSMemGet, once k's seal and head check out
-        I v = LD(k + PD_SHIFT);
-        I x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
-            ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
-        I i = 0;
-        if ((x ^ PD_KEY) == (v >> 5)) {
-            i = p - LD(k + PD_START);
-            if (v & 31) {
-                i = i >> (v & 31);
-            } else {
-                I bs = LD(k + PD_SIZE);
-                if (bs == 0) {
-                    bs = 1;
-                }
-                i = um_floordiv(i, bs);
-            }
+        if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+            p = um_part_take(h, k, p);
         } else {
-            r = 0 - CORRUPT_AT - (k << 2);
-            p = 0;
+            p = 0 - CORRUPT_AT - (k << 2);
         }
-        I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
-        if (r) {
-        } else if (p < LD(k + PD_START) || p >= LD(k + PD_END) || i * LD(k + PD_SIZE) != p - LD(k + PD_START)
-                   || ((LD(c) >> (i & 31)) & 1)) {
-            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+        if (p < 0) {
+            r = p;
             p = 0;
-        } else {
-            ST(k + PD_HEAD, LD((p + 3) >> 2));
-            ST(c, LD(c) | BIT(i & 31));
-            c = LD(k + PD_NFREE) - 1;
-            ST(k + PD_NFREE, c);
-            if (c < LD(k + PD_MIN)) {
-                ST(k + PD_MIN, c);
-            }
         }
     } else {                                // the heap, placed by the arena's policy
         I gran = BIT(LD(H_GRAN_SHIFT));
@@ -649,38 +706,10 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             k += PD_WORDS;
         }
         if (k < end && q >= LD(k + PD_START)) {   // OSMemPut, once k's seal checks out
-            I v = LD(k + PD_SHIFT);
-            x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
-                ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
-            r = E_PBLK;
-            I rel = q - LD(k + PD_START);
-            I i = 0;
-            if ((x ^ PD_KEY) != (v >> 5)) {
-                r = 0 - CORRUPT_AT - (k << 2);
-            } else if (v & 31) {
-                i = rel >> (v & 31);
+            if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+                r = um_part_give(h, k, q);
             } else {
-                I bs = LD(k + PD_SIZE);
-                if (bs == 0) {
-                    bs = 1;
-                }
-                i = um_floordiv(rel, bs);
-            }
-            if (r != E_PBLK) {
-            } else if (i * LD(k + PD_SIZE) == rel) {
-                r = E_FULL;
-                if (LD(k + PD_NFREE) < LD(k + PD_NBLKS)) {
-                    r = E_DOUBLE;
-                    I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
-                    I bit = BIT(i & 31);
-                    if (LD(c) & bit) {
-                        ST(c, LD(c) ^ bit);
-                        ST((q + 3) >> 2, LD(k + PD_HEAD));
-                        ST(k + PD_HEAD, q);
-                        ST(k + PD_NFREE, LD(k + PD_NFREE) + 1);
-                        r = 0;
-                    }
-                }
+                r = 0 - CORRUPT_AT - (k << 2);
             }
         }
     } else {                                // the heap: every check of heap_block(), then merge
@@ -830,60 +859,28 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
 
 // -- Partition.get / put (_corepart's closures) --------------------------------------
 
-static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
-    I v = (I)pd[PD_SHIFT];
-    return (((I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
-             ^ (v & 31) ^ irq ^ PD_KEY) == (v >> 5));
-}
-
 static mp_obj_t um_get(um_obj_t *o) {
     uint32_t *h = o->h;
     I k = o->k;
-    uint32_t *pd = h + k;
-    I v = (I)pd[PD_SHIFT];
     I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(pd, irq)) {
+    if (!um_part_seal_ok(h + k, irq)) {
         return um_refuse(o, 0 - CORRUPT_AT - (k << 2), mp_const_none, MP_QSTR_get);
     }
     um_irq_t s = { 0 };
     if (irq) {
         s = um_irq_off(o);
     }
-    I r = 0;
-    I p = (I)pd[PD_HEAD];
+    I p = LD(k + PD_HEAD);
     if (p) {                                // a free block of this partition, or damage
-        I rel = p - (I)pd[PD_START];
-        I i;
-        if (v & 31) {
-            i = rel >> (v & 31);
-        } else {
-            I bs = (I)pd[PD_SIZE];
-            if (bs == 0) {
-                bs = 1;
-            }
-            i = um_floordiv(rel, bs);
-        }
-        I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
-        if (rel < 0 || p >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel || ((LD(n) >> (i & 31)) & 1)) {
-            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
-            p = 0;
-        } else {
-            pd[PD_HEAD] = h[(p + 3) >> 2];
-            ST(n, LD(n) | BIT(i & 31));
-            n = (I)pd[PD_NFREE] - 1;
-            pd[PD_NFREE] = (uint32_t)n;
-            if (n < (I)pd[PD_MIN]) {
-                pd[PD_MIN] = (uint32_t)n;
-            }
-        }
+        p = um_part_take(h, k, p);
     } else {
-        pd[PD_FAIL] += 1;
+        ST(k + PD_FAIL, LD(k + PD_FAIL) + 1);
     }
     if (irq) {
         um_irq_on(o, s);
     }
-    if (r) {
-        return um_refuse(o, r, mp_const_none, MP_QSTR_get);
+    if (p < 0) {
+        return um_refuse(o, p, mp_const_none, MP_QSTR_get);
     }
     if (p) {
         return MP_OBJ_NEW_SMALL_INT(p);
@@ -895,46 +892,17 @@ static mp_obj_t um_put(um_obj_t *o, mp_obj_t p) {
     if (!um_ptr_ok(p, o->m)) {
         return um_refuse(o, E_PBLK, p, MP_QSTR_put);
     }
-    I q = MP_OBJ_SMALL_INT_VALUE(p);
     uint32_t *h = o->h;
     I k = o->k;
-    uint32_t *pd = h + k;
-    I v = (I)pd[PD_SHIFT];
     I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(pd, irq)) {
+    if (!um_part_seal_ok(h + k, irq)) {
         return um_refuse(o, 0 - CORRUPT_AT - (k << 2), p, MP_QSTR_put);
     }
     um_irq_t s = { 0 };
     if (irq) {
         s = um_irq_off(o);
     }
-    I r = E_PBLK;
-    I rel = q - (I)pd[PD_START];
-    I i;
-    if (v & 31) {
-        i = rel >> (v & 31);
-    } else {
-        I bs = (I)pd[PD_SIZE];
-        if (bs == 0) {
-            bs = 1;
-        }
-        i = um_floordiv(rel, bs);
-    }
-    if (rel >= 0 && q < (I)pd[PD_END] && i * (I)pd[PD_SIZE] == rel) {
-        r = E_FULL;
-        if ((I)pd[PD_NFREE] < (I)pd[PD_NBLKS]) {
-            r = E_DOUBLE;
-            I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
-            I bit = BIT(i & 31);
-            if (LD(n) & bit) {
-                ST(n, LD(n) ^ bit);
-                h[(q + 3) >> 2] = pd[PD_HEAD];
-                pd[PD_HEAD] = (uint32_t)q;
-                pd[PD_NFREE] += 1;
-                r = 0;
-            }
-        }
-    }
+    I r = um_part_give(h, k, MP_OBJ_SMALL_INT_VALUE(p));
     if (irq) {
         um_irq_on(o, s);
     }
@@ -1036,3 +1004,61 @@ static mp_obj_t um_size_class_fn(mp_obj_t size) {
     return mp_obj_new_int(um_class(mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);
+
+// -- word and byte access for Arena's layout and the cold Python code ----------------
+// _core's viper ld/st/fill/_bit/_address where the C core exists (the viper ones, in
+// _coreviper, load only without it): the same conversions as viper's ptr32/ptr8 and
+// `int` arguments, so both give the same values on the same port.
+
+static void *um_ptr(mp_obj_t b) {         // viper's ptr32(b) / ptr8(b)
+    mp_buffer_info_t info;
+    if (mp_get_buffer(b, &info, MP_BUFFER_READ)) {
+        return info.buf;
+    }
+    return (void *)(mp_uint_t)mp_obj_get_int_truncated(b);
+}
+
+static mp_obj_t um_ld_fn(mp_obj_t w, mp_obj_t i) {
+    uint32_t *h = um_ptr(w);
+    return mp_obj_new_int(LD(mp_obj_get_int_truncated(i)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(um_ld_obj, um_ld_fn);
+
+static mp_obj_t um_st_fn(mp_obj_t w, mp_obj_t i, mp_obj_t v) {
+    uint32_t *h = um_ptr(w);
+    ST(mp_obj_get_int_truncated(i), mp_obj_get_int_truncated(v));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(um_st_obj, um_st_fn);
+
+// fill(b, off, n, value): n bytes of value from byte off
+static mp_obj_t um_fill_fn(size_t n_args, const mp_obj_t *args) {
+    uint8_t *m = um_ptr(args[0]);
+    I off = mp_obj_get_int_truncated(args[1]);
+    I end = off + (I)mp_obj_get_int_truncated(args[2]);
+    uint8_t value = (uint8_t)mp_obj_get_int_truncated(args[3]);
+    if (off < end) {
+        memset(m + off, value, end - off);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_fill_obj, 4, 4, um_fill_fn);
+
+// bit(w, bitmap, i, value): bit i of the bitmap at byte offset bitmap set (value true) or cleared
+static mp_obj_t um_bit_fn(size_t n_args, const mp_obj_t *args) {
+    uint32_t *h = um_ptr(args[0]);
+    I i = mp_obj_get_int_truncated(args[2]);
+    I k = ((I)mp_obj_get_int_truncated(args[1]) >> 2) + (i >> 5);
+    if (mp_obj_is_true(args[3])) {
+        ST(k, LD(k) | BIT(i & 31));
+    } else {
+        ST(k, LD(k) & (-1 - BIT(i & 31)));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_bit_obj, 4, 4, um_bit_fn);
+
+static mp_obj_t um_address_fn(mp_obj_t b) {   // int(ptr8(b))
+    return mp_obj_new_int((I)(mp_uint_t)um_ptr(b));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_address_obj, um_address_fn);
