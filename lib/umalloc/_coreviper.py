@@ -89,6 +89,45 @@ CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at 
 FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
 
+# -- word and byte access for Arena's layout and the cold code (_core binds these
+# where no C core exists; the C core's ld/st/fill/bit/address do the same) ------
+
+@micropython.viper
+def ld(w, i: int) -> int:
+    h = ptr32(w)
+    return h[i]
+
+
+@micropython.viper
+def st(w, i: int, v: int):
+    h = ptr32(w)
+    h[i] = v
+
+
+@micropython.viper
+def fill(b, off: int, n: int, value: int):
+    m = ptr8(b)
+    end = off + n
+    while off < end:
+        m[off] = value
+        off += 1
+
+
+@micropython.viper
+def _bit(w, bitmap: int, i: int, value):
+    h = ptr32(w)
+    k = (bitmap >> 2) + (i >> 5)
+    if value:
+        h[k] = h[k] | (1 << (i & 31))
+    else:
+        h[k] = h[k] & (-1 - (1 << (i & 31)))
+
+
+@micropython.viper
+def _address(b) -> int:
+    return int(ptr8(b))
+
+
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class
