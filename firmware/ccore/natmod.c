@@ -38,6 +38,9 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_fill, MP_OBJ_FROM_PTR(&um_fill_obj));
     mp_store_global(MP_QSTR_bit, MP_OBJ_FROM_PTR(&um_bit_obj));
     mp_store_global(MP_QSTR_address, MP_OBJ_FROM_PTR(&um_address_obj));
+    mp_store_global(MP_QSTR_header_seal, MP_OBJ_FROM_PTR(&um_header_seal_obj));
+    mp_store_global(MP_QSTR_part_seal, MP_OBJ_FROM_PTR(&um_part_seal_obj));
+    mp_store_global(MP_QSTR_seal_layout, MP_OBJ_FROM_PTR(&um_seal_layout_obj));
     mp_store_global(MP_QSTR_PRIMASK, MP_OBJ_NEW_SMALL_INT(UM_PRIMASK));
 
     MP_DYNRUNTIME_INIT_EXIT

@@ -305,11 +305,14 @@ static I um_remove(uint32_t *h, I b, I size) {
     return 0;
 }
 
+static I um_header_seal(uint32_t *h) {      // _core.header_seal
+    return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
+           ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
+           ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ) ^ MAGIC;
+}
+
 static inline I um_header_seal_ok(uint32_t *h) {
-    I x = LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
-        ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
-        ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ);
-    return (x ^ MAGIC) == LD(H_SEAL);
+    return um_header_seal(h) == LD(H_SEAL);
 }
 
 // A malloc size / free, put pointer that is not a small int inside mask: viper's
@@ -338,10 +341,13 @@ static inline bool um_ptr_ok(mp_obj_t p, I mask) {
 // -- a partition's OSMemGet / OSMemPut, once its descriptor's seal checked out ---------
 // (malloc and Partition.get take a block this way, free and Partition.put return one)
 
+static I um_part_seal(uint32_t *pd, I irq) {   // _core.part_seal, pd = the descriptor's words
+    return (I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
+           ^ ((I)pd[PD_SHIFT] & 31) ^ irq ^ PD_KEY;
+}
+
 static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
-    I v = (I)pd[PD_SHIFT];
-    return (((I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
-             ^ (v & 31) ^ irq ^ PD_KEY) == (v >> 5));
+    return um_part_seal(pd, irq) == ((I)pd[PD_SHIFT] >> 5);
 }
 
 static I um_part_index(uint32_t *pd, I rel) {
@@ -1062,3 +1068,26 @@ static mp_obj_t um_address_fn(mp_obj_t b) {   // int(ptr8(b))
     return mp_obj_new_int((I)(mp_uint_t)um_ptr(b));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_address_obj, um_address_fn);
+
+// The seals over the layout (see "seals" in _core.py): header_seal(w), part_seal(w, d) and
+// seal_layout(w), which writes them once Arena() has written the layout.
+static mp_obj_t um_header_seal_fn(mp_obj_t w) {
+    return mp_obj_new_int(um_header_seal(um_ptr(w)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_header_seal_obj, um_header_seal_fn);
+
+static mp_obj_t um_part_seal_fn(mp_obj_t w, mp_obj_t d) {
+    uint32_t *h = um_ptr(w);
+    return mp_obj_new_int(um_part_seal(h + mp_obj_get_int_truncated(d), LD(H_IRQ)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(um_part_seal_obj, um_part_seal_fn);
+
+static mp_obj_t um_seal_layout_fn(mp_obj_t w) {
+    uint32_t *h = um_ptr(w);
+    ST(H_SEAL, um_header_seal(h));
+    for (I d = H_PARTS; d < H_PARTS + LD(H_NPARTS) * PD_WORDS; d += PD_WORDS) {
+        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h + d, LD(H_IRQ)) << 5));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_seal_layout_obj, um_seal_layout_fn);

@@ -35,6 +35,9 @@ static const mp_rom_map_elem_t um_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_fill), MP_ROM_PTR(&um_fill_obj) },
     { MP_ROM_QSTR(MP_QSTR_bit), MP_ROM_PTR(&um_bit_obj) },
     { MP_ROM_QSTR(MP_QSTR_address), MP_ROM_PTR(&um_address_obj) },
+    { MP_ROM_QSTR(MP_QSTR_header_seal), MP_ROM_PTR(&um_header_seal_obj) },
+    { MP_ROM_QSTR(MP_QSTR_part_seal), MP_ROM_PTR(&um_part_seal_obj) },
+    { MP_ROM_QSTR(MP_QSTR_seal_layout), MP_ROM_PTR(&um_seal_layout_obj) },
     { MP_ROM_QSTR(MP_QSTR_PRIMASK), MP_ROM_INT(UM_PRIMASK) },
 };
 static MP_DEFINE_CONST_DICT(um_module_globals, um_module_globals_table);

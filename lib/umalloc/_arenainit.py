@@ -5,8 +5,7 @@ arena without partitions).
 """
 
 from . import _core as C
-from ._guard import Nothing
-from .arena import MAX_ARENA, _is_int
+from .arena import MAX_ARENA, Nothing, _is_int
 
 try:
     from micropython import const

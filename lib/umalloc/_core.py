@@ -189,7 +189,7 @@ def _irq(keep):
         return keep, None, None
     w, dis, en = keep
     if CCORE is not None and CCORE.PRIMASK:
-        from ._guard import IRQ
+        from .arena import IRQ
         if IRQ and dis is IRQ[0]:
             return w, None, None
     return w, dis, en
@@ -248,33 +248,8 @@ def _find_late(a, need, small):
 # scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
 # offset in it is used.
 
-# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
-# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
-# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
-# closures compare the same signed words).
-
-def header_seal(w):
-    x = _MAGIC
-    for i in (_H_SIZE, _H_NPARTS, _H_HEAP_START, _H_HEAP_END, _H_CLASSES, _H_NCLASSES, _H_POLICY,
-              _H_SMALL, _H_DEBUG, _H_HBITMAP, _H_TRACE, _H_TRACE_CAP, _H_GRAN_SHIFT, _H_PSTART, _H_IRQ):
-        x ^= ld(w, i)
-    return x
-
-
-def part_seal(w, d):
-    x = _PD_KEY ^ (ld(w, d + _PD_SHIFT) & 31) ^ ld(w, _H_IRQ)
-    for i in (_PD_SIZE, _PD_NBLKS, _PD_START, _PD_END, _PD_BITMAP):
-        x ^= ld(w, d + i)
-    return x
-
-
-def seal_layout(w):
-    """Write the seals once the layout words are final (Arena() does, last)."""
-    st(w, _H_SEAL, header_seal(w))
-    d = _H_PARTS
-    while d < _H_PARTS + ld(w, _H_NPARTS) * _PD_WORDS:
-        st(w, d + _PD_SHIFT, (ld(w, d + _PD_SHIFT) & 31) | (part_seal(w, d) << 5))
-        d += _PD_WORDS
+# header_seal(w), part_seal(w, d) and seal_layout(w) (which writes them, last in Arena()):
+# the C core's where it exists, else _coreviper's, bound at the end of this module.
 
 
 # -- cold helpers ---------------------------------------------------------------
@@ -320,5 +295,7 @@ if CCORE is not None:
     _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE.free_block, \
         CCORE.size_class
     ld, st, fill, _bit, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.bit, CCORE.address
+    header_seal, part_seal, seal_layout = CCORE.header_seal, CCORE.part_seal, CCORE.seal_layout
 elif not globals().get("_NO_CCORE"):
-    from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, _bit, _address
+    from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, _bit, \
+        _address, header_seal, part_seal, seal_layout

@@ -128,6 +128,37 @@ def _address(b) -> int:
     return int(ptr8(b))
 
 
+# -- the seals over the layout (see "seals" in _core.py) -----------------------
+
+# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
+# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
+# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
+# closures compare the same signed words).
+
+def header_seal(w):
+    x = MAGIC
+    for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
+              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
+        x ^= ld(w, i)
+    return x
+
+
+def part_seal(w, d):
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ ld(w, H_IRQ)
+    for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
+        x ^= ld(w, d + i)
+    return x
+
+
+def seal_layout(w):
+    """Write the seals once the layout words are final (Arena() does, last)."""
+    st(w, H_SEAL, header_seal(w))
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 31) | (part_seal(w, d) << 5))
+        d += PD_WORDS
+
+
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class

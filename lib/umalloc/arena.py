@@ -11,7 +11,13 @@ checks (_debug.py) load with them, for debug arenas only.
 """
 
 from . import _core as C
-from ._guard import IRQ, Nothing
+
+try:        # a board: the core masks interrupts around its updates (see _guard.py)
+    import machine
+    IRQ = (machine.disable_irq, machine.enable_irq)
+    del machine
+except (ImportError, AttributeError):
+    IRQ = None
 
 try:
     from micropython import const
@@ -55,6 +61,16 @@ POISON = 0x55                  # debug mode: fills free heap memory
 GUARD_BYTE = 0xFD              # debug mode: the bytes right after each payload
 TRACE_WORDS = 3                # per event: op << 24 | ptr, size, new ptr
 OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4   # trace event kinds (tracefmt reads them)
+
+
+class Nothing:
+    """A context manager that does nothing (no interrupts to mask, no lock asked for)."""
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, exc_type, exc, tb):
+        pass
 
 
 def _words(buf):
