@@ -305,6 +305,49 @@ static I um_remove(uint32_t *h, I b, I size) {
     return 0;
 }
 
+// Free block b's list neighbours point back at it, and its class head (word head) at it
+// when it comes first: 0, or a damage code; when several checks fail the last one names
+// the place, as in the viper code (malloc and free, which write this check out inline).
+static I um_links_back(uint32_t *h, I b, I head, I start, I last, I gm) {
+    I r = 0;
+    I nxt = LD((b >> 2) + 1);
+    I prv = LD((b >> 2) + 2);
+    if (nxt) {
+        if (nxt <= b || nxt > last || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)
+            || LD((nxt >> 2) + 2) != b) {
+            r = 0 - CORRUPT_AT - (b + 4);
+        }
+    }
+    if (prv) {
+        if (prv < start || prv >= b || ((prv - start) & gm) || (LD(prv >> 2) & USED)
+            || LD((prv >> 2) + 1) != b) {
+            r = 0 - CORRUPT_AT - (b + 8);
+        }
+    } else if (LD(head) != b) {
+        r = 0 - CORRUPT_AT - (head << 2);
+    }
+    return r;
+}
+
+// Free block nb (size bytes) takes free block old's place in their class list (word head):
+// header, footer, links and the neighbours' links (old's links are read first: nb may be old).
+static void um_relink(uint32_t *h, I old, I nb, I size, I head) {
+    I nxt = LD((old >> 2) + 1);
+    I prv = LD((old >> 2) + 2);
+    ST(nb >> 2, size | ((um_parity(size) & 1) << 29));
+    ST(((nb + size) >> 2) - 1, size);
+    ST((nb >> 2) + 1, nxt);
+    ST((nb >> 2) + 2, prv);
+    if (prv) {
+        ST((prv >> 2) + 1, nb);
+    } else {
+        ST(head, nb);
+    }
+    if (nxt) {
+        ST((nxt >> 2) + 2, nb);
+    }
+}
+
 static I um_header_seal(uint32_t *h) {      // _core.header_seal
     return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
            ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
@@ -584,22 +627,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                 r = 0 - CORRUPT_AT - b;
             }
             if (r == 0) {                   // b's list neighbours point back at it
-                I nxt = LD((b >> 2) + 1);
-                I prv = LD((b >> 2) + 2);
-                if (nxt) {
-                    if (nxt <= b || nxt > last || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)
-                        || LD((nxt >> 2) + 2) != b) {
-                        r = 0 - CORRUPT_AT - (b + 4);
-                    }
-                }
-                if (prv) {
-                    if (prv < start || prv >= b || ((prv - start) & gm) || (LD(prv >> 2) & USED)
-                        || LD((prv >> 2) + 1) != b) {
-                        r = 0 - CORRUPT_AT - (b + 8);
-                    }
-                } else if (LD(heads + c) != b) {
-                    r = 0 - CORRUPT_AT - ((heads + c) << 2);
-                }
+                r = um_links_back(h, b, heads + c, start, last, gm);
             }
             t = b + size;                   // above a free block: a used one that knows it
             if (r == 0 && (small || size - need < MIN_BLOCK) && t < LD(H_HEAP_END)) {
@@ -633,20 +661,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                 ST(t, LD(t) | BIT(i & 31));   // the new block start
                 I fl = (c >> 2) + 4;
                 if ((rest >> (fl - 2)) == (size >> (fl - 2))) {   // same class
-                    I nxt = LD((old >> 2) + 1);
-                    I prv = LD((old >> 2) + 2);
-                    ST(nb >> 2, rest | ((um_parity(rest) & 1) << 29));
-                    ST(((nb + rest) >> 2) - 1, rest);
-                    ST((nb >> 2) + 1, nxt);
-                    ST((nb >> 2) + 2, prv);
-                    if (prv) {
-                        ST((prv >> 2) + 1, nb);
-                    } else {
-                        ST(heads + c, nb);
-                    }
-                    if (nxt) {
-                        ST((nxt >> 2) + 2, nb);
-                    }
+                    um_relink(h, old, nb, rest, heads + c);
                     ST(H_FREE_SIZE, LD(H_FREE_SIZE) - need);
                 } else {
                     um_remove(h, old, size);    // its links were checked above
@@ -794,39 +809,10 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
                 I c = um_class(osize);
                 I fl = (c >> 2) + 4;
                 if ((size >> (fl - 2)) == (osize >> (fl - 2))) {   // same class
-                    I heads = (LD(H_CLASSES) >> 2) + c;            // _links_ok(a, f, c) written out
-                    I gm = BIT(gshift) - 1;
-                    I nxt = LD((f >> 2) + 1);
-                    I prv = LD((f >> 2) + 2);
-                    if (nxt) {
-                        if (nxt <= f || nxt > end - MIN_BLOCK || ((nxt - start) & gm)
-                            || (LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != f) {
-                            r = 0 - CORRUPT_AT - (f + 4);
-                        }
-                    }
-                    if (prv) {
-                        if (prv < start || prv >= f || ((prv - start) & gm)
-                            || (LD(prv >> 2) & USED) || LD((prv >> 2) + 1) != f) {
-                            r = 0 - CORRUPT_AT - (f + 8);
-                        }
-                    } else if (LD(heads) != f) {
-                        r = 0 - CORRUPT_AT - (heads << 2);
-                    }
+                    I heads = (LD(H_CLASSES) >> 2) + c;            // _links_ok(a, f, c)
+                    r = um_links_back(h, f, heads, start, end - MIN_BLOCK, BIT(gshift) - 1);
                     if (r == 0) {
-                        nxt = LD((f >> 2) + 1);
-                        prv = LD((f >> 2) + 2);
-                        ST(b >> 2, size | ((um_parity(size) & 1) << 29));
-                        ST(((b + size) >> 2) - 1, size);
-                        ST((b >> 2) + 1, nxt);
-                        ST((b >> 2) + 2, prv);
-                        if (prv) {
-                            ST((prv >> 2) + 1, b);
-                        } else {
-                            ST(heads, b);
-                        }
-                        if (nxt) {
-                            ST((nxt >> 2) + 2, b);
-                        }
+                        um_relink(h, f, b, size, heads);
                         ST(H_FREE_SIZE, LD(H_FREE_SIZE) + size - osize);
                     }
                 } else {
