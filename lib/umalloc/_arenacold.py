@@ -13,7 +13,7 @@ from . import _core as C
 from ._guard import GUARD
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_PBLK,
                      ERR_MEM_CORRUPT)
-from .arena import Arena, MAX_ARENA, POLICIES, TRACE_WORDS, OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL, _is_int
+from .arena import Arena, MAX_ARENA, POLICIES, _is_int
 
 try:
     from micropython import const
@@ -50,6 +50,11 @@ _MIN_BLOCK = const(16)
 _GUARD_SIZE = const(4)
 _E_DOUBLE = const(-120)
 _CORRUPT_AT = const(0x1000000)
+_TRACE_WORDS = const(3)        # arena's: words per trace event
+_OP_ALLOC = const(1)           # tracefmt.OP_*: trace event kinds
+_OP_FREE = const(2)
+_OP_REALLOC = const(3)
+_OP_FAIL = const(4)
 
 
 def malloc(self, n):
@@ -64,7 +69,7 @@ def malloc(self, n):
         if p and self._debug:
             self._dbg._taken(p, n)
         if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+            self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
     return p
 
 
@@ -80,7 +85,7 @@ def free(self, p):
         else:
             self._core_free(p)
         if self._trace:
-            self._record(OP_FREE, p, 0, 0)
+            self._record(_OP_FREE, p, 0, 0)
 
 
 def _free(self, p):
@@ -89,7 +94,7 @@ def _free(self, p):
     else:
         self._core_free(p)
     if self._trace:
-        self._record(OP_FREE, p, 0, 0)
+        self._record(_OP_FREE, p, 0, 0)
 
 
 def realloc(self, p, n):
@@ -134,7 +139,7 @@ def _realloc(self, p, n):
     if not q:
         q = self._moved(p, n, old)
     if self._trace:
-        self._record(OP_REALLOC if q else OP_FAIL, p, n, q or 0)
+        self._record(_OP_REALLOC if q else _OP_FAIL, p, n, q or 0)
     return q if q else None
 
 
@@ -225,7 +230,7 @@ def _record(self, op, p, n, q):
     pos = C.ld(w, _H_TRACE_POS)
     if not 0 <= pos < cap:             # damaged: start the ring over
         pos = 0
-    i = (C.ld(w, _H_TRACE) >> 2) + pos * TRACE_WORDS
+    i = (C.ld(w, _H_TRACE) >> 2) + pos * _TRACE_WORDS
     C.st(w, i, (op << 24) | p)
     C.st(w, i + 1, n)
     C.st(w, i + 2, q)
@@ -245,7 +250,7 @@ def trace_events(self):
         base = C.ld(w, _H_TRACE) >> 2
         events = []
         for k in range(count):
-            i = base + ((first + k) % cap) * TRACE_WORDS
+            i = base + ((first + k) % cap) * _TRACE_WORDS
             events.append((C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)))
     return iter(events)
 

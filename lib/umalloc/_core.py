@@ -166,13 +166,9 @@ def _refused(code, p, what):
 
 
 def _size_refused(w, n):
-    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1."""
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise TypeError("malloc size must be an int, got %r" % (n,))
-    if n < 0:
-        raise ValueError("malloc size must be >= 0, got %d" % n)
-    st(w, _H_FAIL, ld(w, _H_FAIL) + 1)     # larger than any arena: a failure, like no room
-    return None
+    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1 (errors.py, loaded then)."""
+    from .errors import size_refused
+    return size_refused(w, n)
 
 
 def handle(w):
@@ -270,7 +266,6 @@ def __getattr__(name):
         names[key] = getattr(_corecold, key)
     value = names[name] = getattr(_corecold, name)    # the format's constants, too: once each
     return value
-
 
 
 def refuse_misaligned(names, closures=()):

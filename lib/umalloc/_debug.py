@@ -14,7 +14,7 @@ MemError(ERR_MEM_CORRUPT) naming the first changed byte.
 from array import array
 
 from . import _core as C
-from .arena import GUARD_BYTE, MAX_ARENA, POISON, _is_int
+from .arena import MAX_ARENA, _is_int
 from .errors import MemError, ERR_MEM_CORRUPT
 
 try:
@@ -37,6 +37,9 @@ _SIZE_MASK = const(0xFFFFFC)
 _SLACK_SHIFT = const(24)
 _MIN_BLOCK = const(16)
 _GUARD_SIZE = const(4)
+
+POISON = 0x55                  # debug mode: fills free heap memory (arena's _POISON)
+GUARD_BYTE = 0xFD              # debug mode: the bytes right after each payload
 
 
 class Checks:

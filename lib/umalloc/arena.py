@@ -57,10 +57,12 @@ POLICIES = ("first", "best", "twoended", "good")
 # trace measured (issue 14: `umalloc sim --min-arena` on the four samples and the generated
 # families; e.g. churn 1.37x -> 1.34x, zebra 1.85x -> 1.70x); `umalloc advise` sizes them.
 DEFAULT_PARTITIONS = ()
-POISON = 0x55                  # debug mode: fills free heap memory
-GUARD_BYTE = 0xFD              # debug mode: the bytes right after each payload
-TRACE_WORDS = 3                # per event: op << 24 | ptr, size, new ptr
-OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4   # trace event kinds (tracefmt reads them)
+# Hidden (no global in RAM); the cold modules' copies are public there: _debug.POISON,
+# tracefmt.OP_* (test_bench checks they agree)
+_POISON = const(0x55)          # debug mode: fills free heap memory
+_TRACE_WORDS = const(3)        # per event: op << 24 | ptr, size, new ptr
+_OP_ALLOC = const(1)           # trace event kinds (tracefmt.OP_*)
+_OP_FAIL = const(4)
 
 
 class Nothing:
@@ -161,7 +163,7 @@ class Arena:
             from ._arenainit import plan
             bitmaps, rel, off, blocks = plan(parts, off)
         ring = off
-        off += trace * TRACE_WORDS * 4
+        off += trace * _TRACE_WORDS * 4
         gshift = 2 if align == 4 else 3
         align = 8 if align == 8 else 4      # partitions' alignment
         avail = size - off - blocks - 8
@@ -203,7 +205,7 @@ class Arena:
             C._bit(w, hbitmap, 0, 1)
             C._insert(w, heap_start, hsize)
             if self._debug:
-                C.fill(self._buf, heap_start + 12, hsize - 16, POISON)
+                C.fill(self._buf, heap_start + 12, hsize - 16, _POISON)
         C.st(w, _H_MIN_FREE, self._heap_free())
         C.seal_layout(w)
 
@@ -218,7 +220,7 @@ class Arena:
         if p and self._debug:
             self._dbg._taken(p, n)
         if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+            self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
         return p
 
     def _count_fail(self):
@@ -233,7 +235,7 @@ class Arena:
             if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
                 self._count_fail()
                 if self._trace:
-                    self._record(OP_FAIL, 0, 0, 0)
+                    self._record(_OP_FAIL, 0, 0, 0)
                 return None
             total = n * size
             p = self._malloc(total)
