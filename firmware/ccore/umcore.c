@@ -925,19 +925,20 @@ static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     }
 }
 
-// The arena's words from w: its word view (a buffer) or its address (_core.handle(w)).
-static uint32_t *um_words(mp_obj_t w) {
+// The arena's words from w, as viper's ptr32(w) / ptr8(w): its word view (a buffer) or
+// its address (_core.handle(w)).
+static void *um_ptr(mp_obj_t b) {
     mp_buffer_info_t info;
-    if (!mp_obj_is_small_int(w) && mp_get_buffer(w, &info, MP_BUFFER_RW)) {
-        return (uint32_t *)info.buf;
+    if (mp_get_buffer(b, &info, MP_BUFFER_READ)) {
+        return info.buf;
     }
-    return (uint32_t *)(mp_uint_t)mp_obj_get_int_truncated(w);
+    return (void *)(mp_uint_t)mp_obj_get_int_truncated(b);
 }
 
 static um_obj_t *um_new(const mp_obj_type_t *type, I kind, mp_obj_t a, mp_obj_t w, mp_obj_t dis,
     mp_obj_t en, mp_obj_t refused) {
     um_obj_t *o = mp_obj_malloc(um_obj_t, type);
-    o->h = um_words(w);
+    o->h = um_ptr(w);
     o->a = a;
     o->w = w;
     o->dis = dis;
@@ -978,17 +979,17 @@ static mp_obj_t um_part_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
 
 // The viper helpers' signatures, for _layout and the cold code: (w, b: int, size: int).
 static mp_obj_t um_insert_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_insert(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return mp_obj_new_int(um_insert(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_insert_obj, um_insert_fn);
 
 static mp_obj_t um_remove_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_remove(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return mp_obj_new_int(um_remove(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_remove_obj, um_remove_fn);
 
 static mp_obj_t um_free_block_fn(mp_obj_t w, mp_obj_t x, mp_obj_t at) {
-    return mp_obj_new_int(um_free_block(um_words(w), mp_obj_get_int(x), mp_obj_get_int(at)));
+    return mp_obj_new_int(um_free_block(um_ptr(w), mp_obj_get_int(x), mp_obj_get_int(at)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_free_block_obj, um_free_block_fn);
 
@@ -1000,15 +1001,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);
 // -- word and byte access for Arena's layout and the cold Python code ----------------
 // _core's viper ld/st/fill/_bit/_address where the C core exists (the viper ones, in
 // _coreviper, load only without it): the same conversions as viper's ptr32/ptr8 and
-// `int` arguments, so both give the same values on the same port.
-
-static void *um_ptr(mp_obj_t b) {         // viper's ptr32(b) / ptr8(b)
-    mp_buffer_info_t info;
-    if (mp_get_buffer(b, &info, MP_BUFFER_READ)) {
-        return info.buf;
-    }
-    return (void *)(mp_uint_t)mp_obj_get_int_truncated(b);
-}
+// `int` arguments, so both give the same values on the same port (um_ptr: ptr32 / ptr8).
 
 static mp_obj_t um_ld_fn(mp_obj_t w, mp_obj_t i) {
     uint32_t *h = um_ptr(w);
