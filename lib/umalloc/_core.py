@@ -185,8 +185,8 @@ def _irq(keep):
         return keep, None, None
     w, dis, en = keep
     if CCORE is not None and CCORE.PRIMASK:
-        from .arena import IRQ
-        if IRQ and dis is IRQ[0]:
+        import machine           # (a test may hand the arena stand-ins: those stay called)
+        if dis is getattr(machine, "disable_irq", None):
             return w, None, None
     return w, dis, en
 
