@@ -129,12 +129,27 @@ def test_render_puts_the_three_tables_together():
 
 
 def test_cold_core_constants_are_the_cores_own():
-    # _coreviper, _corecold and _corepart repeat _core's const() block, or the part they use
-    # (const only inlines within one module)
-    from umalloc import _core, _corecold, _corepart, _coreviper
-    for module, least in ((_coreviper, 40), (_corecold, 40), (_corepart, 15)):
-        names = [n for n in dir(module) if (n.isupper() or n.startswith(("H_", "PD_", "E_")))
-                 and n != "MAX_PARTITIONS"]            # _corepart's own limit
+    # _coreviper, _corecold and _corepart repeat _core's const() block, or the part they use,
+    # and arena, _arenainit, _arenacold, _debug and audit the layout words they use, as hidden _NAMEs (const only
+    # inlines within one module); _core's own are hidden _NAMEs too (on CPython they are
+    # plain globals, which is what lets this test read them)
+    from umalloc import _arenacold, _arenainit, _core, _corecold, _corepart, _coreviper, _debug, arena, audit, \
+        errors
+    own = {n[1:]: getattr(_core, n) for n in vars(_core) if n[:1] == "_" and n[1:].isupper()}
+    assert len(own) > 55 and own["H_PARTS"] == 25
+    for module, least in ((_coreviper, 40), (_corecold, 40), (_corepart, 15), (arena, 20),
+                          (_arenainit, 10), (_arenacold, 20), (_debug, 8), (audit, 20), (errors, 0)):
+        names = [n for n in vars(module) if n.lstrip("_") in own]
         assert len(names) > least, module.__name__
         for name in names:
-            assert getattr(module, name) == getattr(_core, name), (module.__name__, name)
+            assert getattr(module, name) == own[name.lstrip("_")], (module.__name__, name)
+
+
+def test_trace_and_debug_constants_agree():
+    # arena and _arenacold keep hidden copies of what tracefmt and _debug publish
+    from umalloc import _arenacold, _debug, arena, tracefmt
+    for module in (arena, _arenacold):
+        for name in ("OP_ALLOC", "OP_FAIL") + (("OP_FREE", "OP_REALLOC") if module is _arenacold else ()):
+            assert getattr(module, "_" + name) == getattr(tracefmt, name), (module.__name__, name)
+    assert arena._TRACE_WORDS == _arenacold._TRACE_WORDS
+    assert arena._POISON == _debug.POISON and _debug.GUARD_BYTE == 0xFD

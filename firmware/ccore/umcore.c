@@ -149,12 +149,31 @@ static inline I um_class(I size) {
     return ((fl - 4) << 2) | ((size >> (fl - 2)) & 3);
 }
 
-static inline I um_floordiv(I a, I b) {     // viper's //
-    I q = a / b;
-    if ((a % b) != 0 && ((a < 0) != (b < 0))) {
-        q -= 1;
+// viper's // for a partition block index: shift-and-subtract, not a divide, because
+// armv6m has no divide instruction and libgcc's would add ~550 bytes to the module
+// (which a board loads into its GC heap).  Only partitions whose block size is not a
+// power of two divide at all; b != 0 (its callers make 0 into 1).
+static I um_floordiv(I a, I b) {
+    mp_uint_t n = a < 0 ? 0 - (mp_uint_t)a : (mp_uint_t)a;
+    mp_uint_t d = b < 0 ? 0 - (mp_uint_t)b : (mp_uint_t)b;
+    mp_uint_t q = 0;
+    mp_uint_t bit = 1;
+    while (d <= n && (d >> (sizeof(mp_uint_t) * 8 - 1)) == 0) {
+        d <<= 1;
+        bit <<= 1;
     }
-    return q;
+    while (bit) {                           // n ends as the remainder
+        if (n >= d) {
+            n -= d;
+            q |= bit;
+        }
+        d >>= 1;
+        bit >>= 1;
+    }
+    if ((a < 0) != (b < 0)) {
+        return n ? 0 - (I)q - 1 : 0 - (I)q;
+    }
+    return (I)q;
 }
 
 static mp_obj_t um_refuse(um_obj_t *o, I code, mp_obj_t p, qstr what) {
@@ -286,11 +305,57 @@ static I um_remove(uint32_t *h, I b, I size) {
     return 0;
 }
 
+// Free block b's list neighbours point back at it, and its class head (word head) at it
+// when it comes first: 0, or a damage code; when several checks fail the last one names
+// the place, as in the viper code (malloc and free, which write this check out inline).
+static I um_links_back(uint32_t *h, I b, I head, I start, I last, I gm) {
+    I r = 0;
+    I nxt = LD((b >> 2) + 1);
+    I prv = LD((b >> 2) + 2);
+    if (nxt) {
+        if (nxt <= b || nxt > last || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)
+            || LD((nxt >> 2) + 2) != b) {
+            r = 0 - CORRUPT_AT - (b + 4);
+        }
+    }
+    if (prv) {
+        if (prv < start || prv >= b || ((prv - start) & gm) || (LD(prv >> 2) & USED)
+            || LD((prv >> 2) + 1) != b) {
+            r = 0 - CORRUPT_AT - (b + 8);
+        }
+    } else if (LD(head) != b) {
+        r = 0 - CORRUPT_AT - (head << 2);
+    }
+    return r;
+}
+
+// Free block nb (size bytes) takes free block old's place in their class list (word head):
+// header, footer, links and the neighbours' links (old's links are read first: nb may be old).
+static void um_relink(uint32_t *h, I old, I nb, I size, I head) {
+    I nxt = LD((old >> 2) + 1);
+    I prv = LD((old >> 2) + 2);
+    ST(nb >> 2, size | ((um_parity(size) & 1) << 29));
+    ST(((nb + size) >> 2) - 1, size);
+    ST((nb >> 2) + 1, nxt);
+    ST((nb >> 2) + 2, prv);
+    if (prv) {
+        ST((prv >> 2) + 1, nb);
+    } else {
+        ST(head, nb);
+    }
+    if (nxt) {
+        ST((nxt >> 2) + 2, nb);
+    }
+}
+
+static I um_header_seal(uint32_t *h) {      // _core.header_seal
+    return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
+           ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
+           ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ) ^ MAGIC;
+}
+
 static inline I um_header_seal_ok(uint32_t *h) {
-    I x = LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
-        ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
-        ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ);
-    return (x ^ MAGIC) == LD(H_SEAL);
+    return um_header_seal(h) == LD(H_SEAL);
 }
 
 // A malloc size / free, put pointer that is not a small int inside mask: viper's
@@ -314,6 +379,72 @@ static inline bool um_ptr_ok(mp_obj_t p, I mask) {
         mp_binary_op(MP_BINARY_OP_AND, p, MP_OBJ_NEW_SMALL_INT(mask));
     }
     return false;
+}
+
+// -- a partition's OSMemGet / OSMemPut, once its descriptor's seal checked out ---------
+// (malloc and Partition.get take a block this way, free and Partition.put return one)
+
+static I um_part_seal(uint32_t *pd, I irq) {   // _core.part_seal, pd = the descriptor's words
+    return (I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
+           ^ ((I)pd[PD_SHIFT] & 31) ^ irq ^ PD_KEY;
+}
+
+static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
+    return um_part_seal(pd, irq) == ((I)pd[PD_SHIFT] >> 5);
+}
+
+static I um_part_index(uint32_t *pd, I rel) {
+    I v = (I)pd[PD_SHIFT];
+    if (v & 31) {
+        return rel >> (v & 31);
+    }
+    I bs = (I)pd[PD_SIZE];
+    if (bs == 0) {
+        bs = 1;
+    }
+    return um_floordiv(rel, bs);
+}
+
+// Take p, the head of the partition at word k: p, or a damage code (< 0) naming the head.
+static I um_part_take(uint32_t *h, I k, I p) {
+    uint32_t *pd = h + k;
+    I rel = p - (I)pd[PD_START];
+    I i = um_part_index(pd, rel);
+    I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+    if (rel < 0 || p >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel || ((LD(n) >> (i & 31)) & 1)) {
+        return 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+    }
+    pd[PD_HEAD] = h[(p + 3) >> 2];
+    ST(n, LD(n) | BIT(i & 31));
+    n = (I)pd[PD_NFREE] - 1;
+    pd[PD_NFREE] = (uint32_t)n;
+    if (n < (I)pd[PD_MIN]) {
+        pd[PD_MIN] = (uint32_t)n;
+    }
+    return p;
+}
+
+// Give q back to the partition at word k: 0, or E_PBLK / E_FULL / E_DOUBLE.
+static I um_part_give(uint32_t *h, I k, I q) {
+    uint32_t *pd = h + k;
+    I rel = q - (I)pd[PD_START];
+    I i = um_part_index(pd, rel);
+    if (rel < 0 || q >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel) {
+        return E_PBLK;
+    }
+    if ((I)pd[PD_NFREE] >= (I)pd[PD_NBLKS]) {
+        return E_FULL;
+    }
+    I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
+    I bit = BIT(i & 31);
+    if ((LD(n) & bit) == 0) {
+        return E_DOUBLE;
+    }
+    ST(n, LD(n) ^ bit);
+    h[(q + 3) >> 2] = pd[PD_HEAD];
+    pd[PD_HEAD] = (uint32_t)q;
+    pd[PD_NFREE] += 1;
+    return 0;
 }
 
 // -- malloc (bind_heap's closure) ----------------------------------------------------
@@ -346,39 +477,14 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
         k += PD_WORDS;
     }
     if (p) {                                // OSMemGet, once k's seal and head check out
-        I v = LD(k + PD_SHIFT);
-        I x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
-            ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
-        I i = 0;
-        if ((x ^ PD_KEY) == (v >> 5)) {
-            i = p - LD(k + PD_START);
-            if (v & 31) {
-                i = i >> (v & 31);
-            } else {
-                I bs = LD(k + PD_SIZE);
-                if (bs == 0) {
-                    bs = 1;
-                }
-                i = um_floordiv(i, bs);
-            }
+        if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+            p = um_part_take(h, k, p);
         } else {
-            r = 0 - CORRUPT_AT - (k << 2);
-            p = 0;
+            p = 0 - CORRUPT_AT - (k << 2);
         }
-        I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
-        if (r) {
-        } else if (p < LD(k + PD_START) || p >= LD(k + PD_END) || i * LD(k + PD_SIZE) != p - LD(k + PD_START)
-                   || ((LD(c) >> (i & 31)) & 1)) {
-            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
+        if (p < 0) {
+            r = p;
             p = 0;
-        } else {
-            ST(k + PD_HEAD, LD((p + 3) >> 2));
-            ST(c, LD(c) | BIT(i & 31));
-            c = LD(k + PD_NFREE) - 1;
-            ST(k + PD_NFREE, c);
-            if (c < LD(k + PD_MIN)) {
-                ST(k + PD_MIN, c);
-            }
         }
     } else {                                // the heap, placed by the arena's policy
         I gran = BIT(LD(H_GRAN_SHIFT));
@@ -521,22 +627,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                 r = 0 - CORRUPT_AT - b;
             }
             if (r == 0) {                   // b's list neighbours point back at it
-                I nxt = LD((b >> 2) + 1);
-                I prv = LD((b >> 2) + 2);
-                if (nxt) {
-                    if (nxt <= b || nxt > last || ((nxt - start) & gm) || (LD(nxt >> 2) & USED)
-                        || LD((nxt >> 2) + 2) != b) {
-                        r = 0 - CORRUPT_AT - (b + 4);
-                    }
-                }
-                if (prv) {
-                    if (prv < start || prv >= b || ((prv - start) & gm) || (LD(prv >> 2) & USED)
-                        || LD((prv >> 2) + 1) != b) {
-                        r = 0 - CORRUPT_AT - (b + 8);
-                    }
-                } else if (LD(heads + c) != b) {
-                    r = 0 - CORRUPT_AT - ((heads + c) << 2);
-                }
+                r = um_links_back(h, b, heads + c, start, last, gm);
             }
             t = b + size;                   // above a free block: a used one that knows it
             if (r == 0 && (small || size - need < MIN_BLOCK) && t < LD(H_HEAP_END)) {
@@ -570,20 +661,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                 ST(t, LD(t) | BIT(i & 31));   // the new block start
                 I fl = (c >> 2) + 4;
                 if ((rest >> (fl - 2)) == (size >> (fl - 2))) {   // same class
-                    I nxt = LD((old >> 2) + 1);
-                    I prv = LD((old >> 2) + 2);
-                    ST(nb >> 2, rest | ((um_parity(rest) & 1) << 29));
-                    ST(((nb + rest) >> 2) - 1, rest);
-                    ST((nb >> 2) + 1, nxt);
-                    ST((nb >> 2) + 2, prv);
-                    if (prv) {
-                        ST((prv >> 2) + 1, nb);
-                    } else {
-                        ST(heads + c, nb);
-                    }
-                    if (nxt) {
-                        ST((nxt >> 2) + 2, nb);
-                    }
+                    um_relink(h, old, nb, rest, heads + c);
                     ST(H_FREE_SIZE, LD(H_FREE_SIZE) - need);
                 } else {
                     um_remove(h, old, size);    // its links were checked above
@@ -649,38 +727,10 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             k += PD_WORDS;
         }
         if (k < end && q >= LD(k + PD_START)) {   // OSMemPut, once k's seal checks out
-            I v = LD(k + PD_SHIFT);
-            x = LD(k + PD_SIZE) ^ LD(k + PD_NBLKS) ^ LD(k + PD_START) ^ LD(k + PD_END)
-                ^ LD(k + PD_BITMAP) ^ (v & 31) ^ LD(H_IRQ);
-            r = E_PBLK;
-            I rel = q - LD(k + PD_START);
-            I i = 0;
-            if ((x ^ PD_KEY) != (v >> 5)) {
-                r = 0 - CORRUPT_AT - (k << 2);
-            } else if (v & 31) {
-                i = rel >> (v & 31);
+            if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+                r = um_part_give(h, k, q);
             } else {
-                I bs = LD(k + PD_SIZE);
-                if (bs == 0) {
-                    bs = 1;
-                }
-                i = um_floordiv(rel, bs);
-            }
-            if (r != E_PBLK) {
-            } else if (i * LD(k + PD_SIZE) == rel) {
-                r = E_FULL;
-                if (LD(k + PD_NFREE) < LD(k + PD_NBLKS)) {
-                    r = E_DOUBLE;
-                    I c = (LD(k + PD_BITMAP) >> 2) + (i >> 5);
-                    I bit = BIT(i & 31);
-                    if (LD(c) & bit) {
-                        ST(c, LD(c) ^ bit);
-                        ST((q + 3) >> 2, LD(k + PD_HEAD));
-                        ST(k + PD_HEAD, q);
-                        ST(k + PD_NFREE, LD(k + PD_NFREE) + 1);
-                        r = 0;
-                    }
-                }
+                r = 0 - CORRUPT_AT - (k << 2);
             }
         }
     } else {                                // the heap: every check of heap_block(), then merge
@@ -759,39 +809,10 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
                 I c = um_class(osize);
                 I fl = (c >> 2) + 4;
                 if ((size >> (fl - 2)) == (osize >> (fl - 2))) {   // same class
-                    I heads = (LD(H_CLASSES) >> 2) + c;            // _links_ok(a, f, c) written out
-                    I gm = BIT(gshift) - 1;
-                    I nxt = LD((f >> 2) + 1);
-                    I prv = LD((f >> 2) + 2);
-                    if (nxt) {
-                        if (nxt <= f || nxt > end - MIN_BLOCK || ((nxt - start) & gm)
-                            || (LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != f) {
-                            r = 0 - CORRUPT_AT - (f + 4);
-                        }
-                    }
-                    if (prv) {
-                        if (prv < start || prv >= f || ((prv - start) & gm)
-                            || (LD(prv >> 2) & USED) || LD((prv >> 2) + 1) != f) {
-                            r = 0 - CORRUPT_AT - (f + 8);
-                        }
-                    } else if (LD(heads) != f) {
-                        r = 0 - CORRUPT_AT - (heads << 2);
-                    }
+                    I heads = (LD(H_CLASSES) >> 2) + c;            // _links_ok(a, f, c)
+                    r = um_links_back(h, f, heads, start, end - MIN_BLOCK, BIT(gshift) - 1);
                     if (r == 0) {
-                        nxt = LD((f >> 2) + 1);
-                        prv = LD((f >> 2) + 2);
-                        ST(b >> 2, size | ((um_parity(size) & 1) << 29));
-                        ST(((b + size) >> 2) - 1, size);
-                        ST((b >> 2) + 1, nxt);
-                        ST((b >> 2) + 2, prv);
-                        if (prv) {
-                            ST((prv >> 2) + 1, b);
-                        } else {
-                            ST(heads, b);
-                        }
-                        if (nxt) {
-                            ST((nxt >> 2) + 2, b);
-                        }
+                        um_relink(h, f, b, size, heads);
                         ST(H_FREE_SIZE, LD(H_FREE_SIZE) + size - osize);
                     }
                 } else {
@@ -830,60 +851,28 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
 
 // -- Partition.get / put (_corepart's closures) --------------------------------------
 
-static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
-    I v = (I)pd[PD_SHIFT];
-    return (((I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
-             ^ (v & 31) ^ irq ^ PD_KEY) == (v >> 5));
-}
-
 static mp_obj_t um_get(um_obj_t *o) {
     uint32_t *h = o->h;
     I k = o->k;
-    uint32_t *pd = h + k;
-    I v = (I)pd[PD_SHIFT];
     I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(pd, irq)) {
+    if (!um_part_seal_ok(h + k, irq)) {
         return um_refuse(o, 0 - CORRUPT_AT - (k << 2), mp_const_none, MP_QSTR_get);
     }
     um_irq_t s = { 0 };
     if (irq) {
         s = um_irq_off(o);
     }
-    I r = 0;
-    I p = (I)pd[PD_HEAD];
+    I p = LD(k + PD_HEAD);
     if (p) {                                // a free block of this partition, or damage
-        I rel = p - (I)pd[PD_START];
-        I i;
-        if (v & 31) {
-            i = rel >> (v & 31);
-        } else {
-            I bs = (I)pd[PD_SIZE];
-            if (bs == 0) {
-                bs = 1;
-            }
-            i = um_floordiv(rel, bs);
-        }
-        I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
-        if (rel < 0 || p >= (I)pd[PD_END] || i * (I)pd[PD_SIZE] != rel || ((LD(n) >> (i & 31)) & 1)) {
-            r = 0 - CORRUPT_AT - ((k + PD_HEAD) << 2);
-            p = 0;
-        } else {
-            pd[PD_HEAD] = h[(p + 3) >> 2];
-            ST(n, LD(n) | BIT(i & 31));
-            n = (I)pd[PD_NFREE] - 1;
-            pd[PD_NFREE] = (uint32_t)n;
-            if (n < (I)pd[PD_MIN]) {
-                pd[PD_MIN] = (uint32_t)n;
-            }
-        }
+        p = um_part_take(h, k, p);
     } else {
-        pd[PD_FAIL] += 1;
+        ST(k + PD_FAIL, LD(k + PD_FAIL) + 1);
     }
     if (irq) {
         um_irq_on(o, s);
     }
-    if (r) {
-        return um_refuse(o, r, mp_const_none, MP_QSTR_get);
+    if (p < 0) {
+        return um_refuse(o, p, mp_const_none, MP_QSTR_get);
     }
     if (p) {
         return MP_OBJ_NEW_SMALL_INT(p);
@@ -895,46 +884,17 @@ static mp_obj_t um_put(um_obj_t *o, mp_obj_t p) {
     if (!um_ptr_ok(p, o->m)) {
         return um_refuse(o, E_PBLK, p, MP_QSTR_put);
     }
-    I q = MP_OBJ_SMALL_INT_VALUE(p);
     uint32_t *h = o->h;
     I k = o->k;
-    uint32_t *pd = h + k;
-    I v = (I)pd[PD_SHIFT];
     I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(pd, irq)) {
+    if (!um_part_seal_ok(h + k, irq)) {
         return um_refuse(o, 0 - CORRUPT_AT - (k << 2), p, MP_QSTR_put);
     }
     um_irq_t s = { 0 };
     if (irq) {
         s = um_irq_off(o);
     }
-    I r = E_PBLK;
-    I rel = q - (I)pd[PD_START];
-    I i;
-    if (v & 31) {
-        i = rel >> (v & 31);
-    } else {
-        I bs = (I)pd[PD_SIZE];
-        if (bs == 0) {
-            bs = 1;
-        }
-        i = um_floordiv(rel, bs);
-    }
-    if (rel >= 0 && q < (I)pd[PD_END] && i * (I)pd[PD_SIZE] == rel) {
-        r = E_FULL;
-        if ((I)pd[PD_NFREE] < (I)pd[PD_NBLKS]) {
-            r = E_DOUBLE;
-            I n = ((I)pd[PD_BITMAP] >> 2) + (i >> 5);
-            I bit = BIT(i & 31);
-            if (LD(n) & bit) {
-                ST(n, LD(n) ^ bit);
-                h[(q + 3) >> 2] = pd[PD_HEAD];
-                pd[PD_HEAD] = (uint32_t)q;
-                pd[PD_NFREE] += 1;
-                r = 0;
-            }
-        }
-    }
+    I r = um_part_give(h, k, MP_OBJ_SMALL_INT_VALUE(p));
     if (irq) {
         um_irq_on(o, s);
     }
@@ -965,19 +925,20 @@ static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     }
 }
 
-// The arena's words from w: its word view (a buffer) or its address (_core.handle(w)).
-static uint32_t *um_words(mp_obj_t w) {
+// The arena's words from w, as viper's ptr32(w) / ptr8(w): its word view (a buffer) or
+// its address (_core.handle(w)).
+static void *um_ptr(mp_obj_t b) {
     mp_buffer_info_t info;
-    if (!mp_obj_is_small_int(w) && mp_get_buffer(w, &info, MP_BUFFER_RW)) {
-        return (uint32_t *)info.buf;
+    if (mp_get_buffer(b, &info, MP_BUFFER_READ)) {
+        return info.buf;
     }
-    return (uint32_t *)(mp_uint_t)mp_obj_get_int_truncated(w);
+    return (void *)(mp_uint_t)mp_obj_get_int_truncated(b);
 }
 
 static um_obj_t *um_new(const mp_obj_type_t *type, I kind, mp_obj_t a, mp_obj_t w, mp_obj_t dis,
     mp_obj_t en, mp_obj_t refused) {
     um_obj_t *o = mp_obj_malloc(um_obj_t, type);
-    o->h = um_words(w);
+    o->h = um_ptr(w);
     o->a = a;
     o->w = w;
     o->dis = dis;
@@ -1018,17 +979,17 @@ static mp_obj_t um_part_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
 
 // The viper helpers' signatures, for _layout and the cold code: (w, b: int, size: int).
 static mp_obj_t um_insert_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_insert(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return mp_obj_new_int(um_insert(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_insert_obj, um_insert_fn);
 
 static mp_obj_t um_remove_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_remove(um_words(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return mp_obj_new_int(um_remove(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_remove_obj, um_remove_fn);
 
 static mp_obj_t um_free_block_fn(mp_obj_t w, mp_obj_t x, mp_obj_t at) {
-    return mp_obj_new_int(um_free_block(um_words(w), mp_obj_get_int(x), mp_obj_get_int(at)));
+    return mp_obj_new_int(um_free_block(um_ptr(w), mp_obj_get_int(x), mp_obj_get_int(at)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_free_block_obj, um_free_block_fn);
 
@@ -1036,3 +997,76 @@ static mp_obj_t um_size_class_fn(mp_obj_t size) {
     return mp_obj_new_int(um_class(mp_obj_get_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);
+
+// -- word and byte access for Arena's layout and the cold Python code ----------------
+// _core's viper ld/st/fill/_bit/_address where the C core exists (the viper ones, in
+// _coreviper, load only without it): the same conversions as viper's ptr32/ptr8 and
+// `int` arguments, so both give the same values on the same port (um_ptr: ptr32 / ptr8).
+
+static mp_obj_t um_ld_fn(mp_obj_t w, mp_obj_t i) {
+    uint32_t *h = um_ptr(w);
+    return mp_obj_new_int(LD(mp_obj_get_int_truncated(i)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(um_ld_obj, um_ld_fn);
+
+static mp_obj_t um_st_fn(mp_obj_t w, mp_obj_t i, mp_obj_t v) {
+    uint32_t *h = um_ptr(w);
+    ST(mp_obj_get_int_truncated(i), mp_obj_get_int_truncated(v));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(um_st_obj, um_st_fn);
+
+// fill(b, off, n, value): n bytes of value from byte off
+static mp_obj_t um_fill_fn(size_t n_args, const mp_obj_t *args) {
+    uint8_t *m = um_ptr(args[0]);
+    I off = mp_obj_get_int_truncated(args[1]);
+    I end = off + (I)mp_obj_get_int_truncated(args[2]);
+    uint8_t value = (uint8_t)mp_obj_get_int_truncated(args[3]);
+    if (off < end) {
+        memset(m + off, value, end - off);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_fill_obj, 4, 4, um_fill_fn);
+
+// bit(w, bitmap, i, value): bit i of the bitmap at byte offset bitmap set (value true) or cleared
+static mp_obj_t um_bit_fn(size_t n_args, const mp_obj_t *args) {
+    uint32_t *h = um_ptr(args[0]);
+    I i = mp_obj_get_int_truncated(args[2]);
+    I k = ((I)mp_obj_get_int_truncated(args[1]) >> 2) + (i >> 5);
+    if (mp_obj_is_true(args[3])) {
+        ST(k, LD(k) | BIT(i & 31));
+    } else {
+        ST(k, LD(k) & (-1 - BIT(i & 31)));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_bit_obj, 4, 4, um_bit_fn);
+
+static mp_obj_t um_address_fn(mp_obj_t b) {   // int(ptr8(b))
+    return mp_obj_new_int((I)(mp_uint_t)um_ptr(b));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_address_obj, um_address_fn);
+
+// The seals over the layout (see "seals" in _core.py): header_seal(w), part_seal(w, d) and
+// seal_layout(w), which writes them once Arena() has written the layout.
+static mp_obj_t um_header_seal_fn(mp_obj_t w) {
+    return mp_obj_new_int(um_header_seal(um_ptr(w)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_header_seal_obj, um_header_seal_fn);
+
+static mp_obj_t um_part_seal_fn(mp_obj_t w, mp_obj_t d) {
+    uint32_t *h = um_ptr(w);
+    return mp_obj_new_int(um_part_seal(h + mp_obj_get_int_truncated(d), LD(H_IRQ)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(um_part_seal_obj, um_part_seal_fn);
+
+static mp_obj_t um_seal_layout_fn(mp_obj_t w) {
+    uint32_t *h = um_ptr(w);
+    ST(H_SEAL, um_header_seal(h));
+    for (I d = H_PARTS; d < H_PARTS + LD(H_NPARTS) * PD_WORDS; d += PD_WORDS) {
+        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h + d, LD(H_IRQ)) << 5));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(um_seal_layout_obj, um_seal_layout_fn);

@@ -19,6 +19,7 @@ def test_code_address_reads_the_code_of_functions_and_closures():
     if core is None:
         return
     from umalloc import _codealign, _coreviper
+    core = _coreviper                  # ld/st: viper here, even where _core binds the C core's
     malloc1, free1 = _coreviper._heap_closures(0, None, None)   # the viper core's, even beside C
     malloc2, free2 = _coreviper._heap_closures(0, None, None)
     at = _codealign.code_address
@@ -32,7 +33,7 @@ def test_the_native_code_here_is_4_aligned():
     if core is None:
         return
     from umalloc import _codealign, _corepart, _coreviper
-    funcs = [core.ld, core.st, _coreviper._free_block, core._address] \
+    funcs = [_coreviper.ld, _coreviper.st, _coreviper._free_block, _coreviper._address] \
         + list(_coreviper._heap_closures(0, None, None)) \
         + list(_corepart.bind_partition(0, None, 25))     # 25: H_PARTS, the first descriptor
     assert _codealign.misaligned(funcs) == []
@@ -43,7 +44,8 @@ def test_2_aligned_code_is_refused_with_one_line_that_says_what_to_do():
     core = _viper_core()
     if core is None:
         return
-    from umalloc import _codealign
+    from umalloc import _codealign, _coreviper
+    core = _coreviper
     real = _codealign.code_address
     try:
         _codealign.code_address = lambda f: 0x10002 if f is core.st else real(f)

@@ -13,7 +13,48 @@ from . import _core as C
 from ._guard import GUARD
 from .errors import (MemError, ERR_MEM_INVALID_ADDR, ERR_MEM_INVALID_PBLK,
                      ERR_MEM_CORRUPT)
-from .arena import Arena, MAX_ARENA, POLICIES, TRACE_WORDS, OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL, _is_int
+from .arena import Arena, MAX_ARENA, POLICIES, _is_int
+
+try:
+    from micropython import const
+except ImportError:
+    from ._shim import const
+
+# The layout words this module reads or writes: _core's constants (const() inlines only a
+# module's own; a hidden _NAME keeps no global in RAM; host_tests/test_bench.py checks them).
+# Not C.NAME: _core resolves those on first use, which allocates (a debug or trace arena's
+# malloc runs under heap_lock()).
+_H_SIZE = const(1)
+_H_HEAP_START = const(3)
+_H_HEAP_END = const(4)
+_H_CLASSES = const(5)
+_H_NCLASSES = const(6)
+_H_FREE_SIZE = const(7)
+_H_FREE_COUNT = const(8)
+_H_MIN_FREE = const(9)
+_H_FAIL = const(10)
+_H_FAIL_FRAG = const(11)
+_H_LIVE = const(12)
+_H_POLICY = const(13)
+_H_TRACE = const(17)
+_H_TRACE_CAP = const(18)
+_H_TRACE_POS = const(19)
+_H_TRACE_COUNT = const(20)
+_H_PSTART = const(22)
+_PD_SIZE = const(0)
+_PD_START = const(2)
+_PD_BITMAP = const(8)
+_SIZE_MASK = const(0xFFFFFC)
+_SLACK_SHIFT = const(24)
+_MIN_BLOCK = const(16)
+_GUARD_SIZE = const(4)
+_E_DOUBLE = const(-120)
+_CORRUPT_AT = const(0x1000000)
+_TRACE_WORDS = const(3)        # arena's: words per trace event
+_OP_ALLOC = const(1)           # tracefmt.OP_*: trace event kinds
+_OP_FREE = const(2)
+_OP_REALLOC = const(3)
+_OP_FAIL = const(4)
 
 
 def malloc(self, n):
@@ -28,7 +69,7 @@ def malloc(self, n):
         if p and self._debug:
             self._dbg._taken(p, n)
         if self._trace:
-            self._record(OP_ALLOC if p else OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
+            self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
     return p
 
 
@@ -44,7 +85,7 @@ def free(self, p):
         else:
             self._core_free(p)
         if self._trace:
-            self._record(OP_FREE, p, 0, 0)
+            self._record(_OP_FREE, p, 0, 0)
 
 
 def _free(self, p):
@@ -53,7 +94,7 @@ def _free(self, p):
     else:
         self._core_free(p)
     if self._trace:
-        self._record(OP_FREE, p, 0, 0)
+        self._record(_OP_FREE, p, 0, 0)
 
 
 def realloc(self, p, n):
@@ -98,7 +139,7 @@ def _realloc(self, p, n):
     if not q:
         q = self._moved(p, n, old)
     if self._trace:
-        self._record(OP_REALLOC if q else OP_FAIL, p, n, q or 0)
+        self._record(_OP_REALLOC if q else _OP_FAIL, p, n, q or 0)
     return q if q else None
 
 
@@ -122,15 +163,15 @@ def _live(self, p):
         raise MemError(-d, "%d is outside every partition and the heap" % p)
     if d:
         w = self._w
-        start, bs = C.ld(w, d + C.PD_START), C.ld(w, d + C.PD_SIZE)
+        start, bs = C.ld(w, d + _PD_START), C.ld(w, d + _PD_SIZE)
         i = (p - start) // bs
         if start + i * bs != p:
             raise MemError(ERR_MEM_INVALID_PBLK, "%d is inside a %d-byte block" % (p, bs))
-        if not C.test_bit(w, C.ld(w, d + C.PD_BITMAP), i):
-            raise MemError(-C.E_DOUBLE, "block %d is free" % p)
+        if not C.test_bit(w, C.ld(w, d + _PD_BITMAP), i):
+            raise MemError(-_E_DOUBLE, "block %d is free" % p)
         return d
     b = C.heap_block(self._w, p)
-    if b <= -C.CORRUPT_AT:
+    if b <= -_CORRUPT_AT:
         C._refused(b, p, "block")
     if b < 0:
         raise MemError(-b, "%d is not a live heap block" % p)
@@ -139,8 +180,8 @@ def _live(self, p):
 
 def _usable(self, p, d):
     if d:
-        return C.ld(self._w, d + C.PD_SIZE)
-    return (C.ld(self._w, (p - 4) >> 2) & C.SIZE_MASK) - 4 - (C.GUARD_SIZE if self._debug else 0)
+        return C.ld(self._w, d + _PD_SIZE)
+    return (C.ld(self._w, (p - 4) >> 2) & _SIZE_MASK) - 4 - (_GUARD_SIZE if self._debug else 0)
 
 
 def size_of(self, p):
@@ -158,10 +199,10 @@ def view(self, p):
     with self._lock:
         d = self._live(p)
         if d:
-            n = C.ld(self._w, d + C.PD_SIZE)
+            n = C.ld(self._w, d + _PD_SIZE)
         else:
             v = C.ld(self._w, (p - 4) >> 2)
-            n = (v & C.SIZE_MASK) - 4 - ((v >> C.SLACK_SHIFT) & 31)
+            n = (v & _SIZE_MASK) - 4 - ((v >> _SLACK_SHIFT) & 31)
             if n < 0:
                 n = 0
         return memoryview(self._buf)[p:p + n]
@@ -185,17 +226,17 @@ def _moved(self, p, n, old):
 def _record(self, op, p, n, q):
     w = self._w
     self._sound()
-    cap = C.ld(w, C.H_TRACE_CAP)
-    pos = C.ld(w, C.H_TRACE_POS)
+    cap = C.ld(w, _H_TRACE_CAP)
+    pos = C.ld(w, _H_TRACE_POS)
     if not 0 <= pos < cap:             # damaged: start the ring over
         pos = 0
-    i = (C.ld(w, C.H_TRACE) >> 2) + pos * TRACE_WORDS
+    i = (C.ld(w, _H_TRACE) >> 2) + pos * _TRACE_WORDS
     C.st(w, i, (op << 24) | p)
     C.st(w, i + 1, n)
     C.st(w, i + 2, q)
-    C.st(w, C.H_TRACE_POS, pos + 1 if pos + 1 < cap else 0)
-    if C.ld(w, C.H_TRACE_COUNT) < cap:
-        C.st(w, C.H_TRACE_COUNT, C.ld(w, C.H_TRACE_COUNT) + 1)
+    C.st(w, _H_TRACE_POS, pos + 1 if pos + 1 < cap else 0)
+    if C.ld(w, _H_TRACE_COUNT) < cap:
+        C.st(w, _H_TRACE_COUNT, C.ld(w, _H_TRACE_COUNT) + 1)
 
 
 def trace_events(self):
@@ -203,13 +244,13 @@ def trace_events(self):
     with self._lock:
         self._sound()
         w = self._w
-        cap, count = C.ld(w, C.H_TRACE_CAP), C.ld(w, C.H_TRACE_COUNT)
+        cap, count = C.ld(w, _H_TRACE_CAP), C.ld(w, _H_TRACE_COUNT)
         count = count if count <= cap else cap
-        first = (C.ld(w, C.H_TRACE_POS) - count) % cap if cap else 0
-        base = C.ld(w, C.H_TRACE) >> 2
+        first = (C.ld(w, _H_TRACE_POS) - count) % cap if cap else 0
+        base = C.ld(w, _H_TRACE) >> 2
         events = []
         for k in range(count):
-            i = base + ((first + k) % cap) * TRACE_WORDS
+            i = base + ((first + k) % cap) * _TRACE_WORDS
             events.append((C.ld(w, i) >> 24, C.ld(w, i) & 0xFFFFFF, C.ld(w, i + 1), C.ld(w, i + 2)))
     return iter(events)
 
@@ -226,15 +267,15 @@ def _free_blocks(self, first_class=0):
     A link that leaves the heap or does not move on is damage: MemError, not a walk into it.
     """
     w = self._w
-    heads = C.ld(w, C.H_CLASSES) >> 2
-    start, end = C.ld(w, C.H_HEAP_START), C.ld(w, C.H_HEAP_END)
-    for c in range(first_class, C.ld(w, C.H_NCLASSES)):
+    heads = C.ld(w, _H_CLASSES) >> 2
+    start, end = C.ld(w, _H_HEAP_START), C.ld(w, _H_HEAP_END)
+    for c in range(first_class, C.ld(w, _H_NCLASSES)):
         at, lo = (heads + c) * 4, start - 1
         b = C.ld(w, heads + c)
         while b:
-            if not lo < b <= end - C.MIN_BLOCK:
+            if not lo < b <= end - _MIN_BLOCK:
                 raise MemError(ERR_MEM_CORRUPT, "free list link at offset %d leaves the heap" % at)
-            size = C.ld(w, b >> 2) & C.SIZE_MASK
+            size = C.ld(w, b >> 2) & _SIZE_MASK
             yield b, size if b + size <= end else 0
             at, lo = b + 4, b
             b = C.ld(w, (b >> 2) + 1)
@@ -242,8 +283,8 @@ def _free_blocks(self, first_class=0):
 
 def _largest_free(self):
     w = self._w
-    heads = C.ld(w, C.H_CLASSES) >> 2
-    top = C.ld(w, C.H_NCLASSES) - 1
+    heads = C.ld(w, _H_CLASSES) >> 2
+    top = C.ld(w, _H_NCLASSES) - 1
     while top >= 0 and not C.ld(w, heads + top):
         top -= 1
     largest = 0
@@ -264,22 +305,22 @@ def _stats(self):
     w = self._w
     largest = self._largest_free()
     free = self._heap_free()
-    heap_size = C.ld(w, C.H_HEAP_END) - C.ld(w, C.H_HEAP_START)
+    heap_size = C.ld(w, _H_HEAP_END) - C.ld(w, _H_HEAP_START)
     return {
-        "arena_size": C.ld(w, C.H_SIZE),
+        "arena_size": C.ld(w, _H_SIZE),
         "heap_size": heap_size,
         "free": free,
-        "used": heap_size - C.ld(w, C.H_FREE_SIZE),
+        "used": heap_size - C.ld(w, _H_FREE_SIZE),
         "largest_free": largest,
-        "free_fragments": C.ld(w, C.H_FREE_COUNT),
+        "free_fragments": C.ld(w, _H_FREE_COUNT),
         "frag": (1 - largest / free) if free > 0 else 0.0,
-        "min_ever_free": C.ld(w, C.H_MIN_FREE),
-        "fail": C.ld(w, C.H_FAIL),
-        "fail_fragmented": C.ld(w, C.H_FAIL_FRAG),
-        "live_blocks": C.ld(w, C.H_LIVE),
-        "overhead": 4 + (C.GUARD_SIZE if self._debug else 0),
-        "meta": C.ld(w, C.H_PSTART),
-        "policy": POLICIES[C.ld(w, C.H_POLICY)],
+        "min_ever_free": C.ld(w, _H_MIN_FREE),
+        "fail": C.ld(w, _H_FAIL),
+        "fail_fragmented": C.ld(w, _H_FAIL_FRAG),
+        "live_blocks": C.ld(w, _H_LIVE),
+        "overhead": 4 + (_GUARD_SIZE if self._debug else 0),
+        "meta": C.ld(w, _H_PSTART),
+        "policy": POLICIES[C.ld(w, _H_POLICY)],
         "partitions": [p._query() for p in self.partitions],
     }
 

@@ -10,7 +10,7 @@ firmware/Makefile builds with the fix (umalloc_host/frozenalign.py); a firmware
 built another way is refused here, at import, before it can misbehave.
 .mpy code is loaded into 4-aligned RAM and always passes.
 
-_core and _corecold call refuse() only for frozen code on an armv6m build
+_coreviper, _corecold and _corepart call refuse() only for frozen code on an armv6m build
 (sys.implementation._mpy).
 """
 
@@ -69,11 +69,11 @@ def check(funcs, where="umalloc"):
                           % (where, len(bad), bad[0]))
 
 
-def refuse(names, closures, viper_type):
+def refuse(names, closures):
     """check() the viper functions among a module's names, and closures (armv6m, frozen),
     then leave no RAM for this module (import umalloc <= 4 KB frozen)."""
-    try:
-        check([f for f in names.values() if type(f) is viper_type] + list(closures), names["__name__"])
+    try:                             # _u32's type: every viper function's
+        check([f for f in names.values() if type(f) is type(_u32)] + list(closures), names["__name__"])
     finally:                         # used once
         del sys.modules[__name__]
         package = sys.modules.get(__name__.rpartition(".")[0])

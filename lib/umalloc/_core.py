@@ -44,118 +44,118 @@ arena.  `umalloc fuzz` and host_tests/test_fuzz.py check it on the unix port.
 """
 
 try:
-    import micropython
     from micropython import const
     VIPER = True
-    SIZE_OK = const(0xFFFFFF)  # (x & SIZE_OK) is x: x is an int in 0..MAX_SIZE-1 (small ints are unique)
 except ImportError:
-    from ._shim import micropython, const, ptr32, ptr8, uint, SIZE_OK
+    from ._shim import const
     VIPER = False
 
 PORTABLE = False          # True when _portable runs this source without viper
 
-MAGIC = const(0x1D6A11C0)
+# The format's constants, with a leading underscore: const() inlines them and MicroPython
+# keeps no global for such a name (_core's globals stay small: a .mpy's live in RAM).  The
+# cold code's C.H_SIZE & co. come from _corecold's copy (__getattr__ below), which, like
+# _coreviper's, _corepart's, arena's and _arenainit's, test_bench.py checks against this one.
+_MAGIC = const(0x1D6A11C0)
 
 # Arena header word indexes.
-H_MAGIC = const(0)
-H_SIZE = const(1)
-H_NPARTS = const(2)
-H_HEAP_START = const(3)
-H_HEAP_END = const(4)
-H_CLASSES = const(5)       # byte offset of the class lists' heads, then their non-empty bitmap
-H_NCLASSES = const(6)
-H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
-H_FREE_COUNT = const(8)    # number of free heap blocks
-H_MIN_FREE = const(9)      # lowest usable free seen (FreeRTOS "minimum ever free")
-H_FAIL = const(10)
-H_FAIL_FRAG = const(11)
-H_LIVE = const(12)         # live heap blocks
-H_POLICY = const(13)
-H_SMALL = const(14)        # twoended: requests up to this size go top-down
-H_DEBUG = const(15)
-H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
-H_TRACE = const(17)        # byte offset of the trace ring
-H_TRACE_CAP = const(18)
-H_TRACE_POS = const(19)
-H_TRACE_COUNT = const(20)
-H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
-H_PSTART = const(22)       # first byte of partition blocks
-H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see seal_layout())
-H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
-H_PARTS = const(25)        # first partition descriptor
-HEADER_WORDS = const(25)
+_H_MAGIC = const(0)
+_H_SIZE = const(1)
+_H_NPARTS = const(2)
+_H_HEAP_START = const(3)
+_H_HEAP_END = const(4)
+_H_CLASSES = const(5)       # byte offset of the class lists' heads, then their non-empty bitmap
+_H_NCLASSES = const(6)
+_H_FREE_SIZE = const(7)     # sum of free heap block sizes (headers included)
+_H_FREE_COUNT = const(8)    # number of free heap blocks
+_H_MIN_FREE = const(9)      # lowest usable free seen (FreeRTOS "minimum ever free")
+_H_FAIL = const(10)
+_H_FAIL_FRAG = const(11)
+_H_LIVE = const(12)         # live heap blocks
+_H_POLICY = const(13)
+_H_SMALL = const(14)        # twoended: requests up to this size go top-down
+_H_DEBUG = const(15)
+_H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+_H_TRACE = const(17)        # byte offset of the trace ring
+_H_TRACE_CAP = const(18)
+_H_TRACE_POS = const(19)
+_H_TRACE_COUNT = const(20)
+_H_GRAN_SHIFT = const(21)   # heap granule = 1 << this (4 or 8 bytes)
+_H_PSTART = const(22)       # first byte of partition blocks
+_H_SEAL = const(23)         # XOR of the layout words above and H_IRQ, ^ MAGIC (see seal_layout())
+_H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
+_H_PARTS = const(25)        # first partition descriptor
+_HEADER_WORDS = const(25)
 
 # Partition descriptor word offsets.
-PD_SIZE = const(0)
-PD_NBLKS = const(1)
-PD_START = const(2)
-PD_END = const(3)
-PD_HEAD = const(4)
-PD_NFREE = const(5)
-PD_MIN = const(6)
-PD_FAIL = const(7)
-PD_BITMAP = const(8)
-PD_SHIFT = const(9)        # bits 0-4: log2(block size) when a power of two, else 0 (divide);
+_PD_SIZE = const(0)
+_PD_NBLKS = const(1)
+_PD_START = const(2)
+_PD_END = const(3)
+_PD_HEAD = const(4)
+_PD_NFREE = const(5)
+_PD_MIN = const(6)
+_PD_FAIL = const(7)
+_PD_BITMAP = const(8)
+_PD_SHIFT = const(9)        # bits 0-4: log2(block size) when a power of two, else 0 (divide);
                            # bits 5-28: the descriptor's seal (see seal_layout())
-PD_WORDS = const(10)
+_PD_WORDS = const(10)
 
-POLICY_FIRST = const(0)
-POLICY_BEST = const(1)
-POLICY_TWOENDED = const(2)
-POLICY_GOOD = const(3)
+_POLICY_FIRST = const(0)
+_POLICY_BEST = const(1)
+_POLICY_TWOENDED = const(2)
+_POLICY_GOOD = const(3)
 
-USED = const(1)
-PREV_FREE = const(2)
-SIZE_MASK = const(0xFFFFFC)
-SLACK_SHIFT = const(24)
-PARITY = const(0x20000000)
-MIN_BLOCK = const(16)
-MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
-GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
+_USED = const(1)
+_PREV_FREE = const(2)
+_SIZE_MASK = const(0xFFFFFC)
+_SLACK_SHIFT = const(24)
+_PARITY = const(0x20000000)
+_MIN_BLOCK = const(16)
+_MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
+_GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
 
 # Negative results carry an ERR_MEM_* code (see errors.py).
-E_PBLK = const(-115)
-E_ADDR = const(-118)
-E_FULL = const(-114)
-E_DOUBLE = const(-120)
-E_CORRUPT = const(-121)
-PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
-CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
-FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
+_E_PBLK = const(-115)
+_E_ADDR = const(-118)
+_E_FULL = const(-114)
+_E_DOUBLE = const(-120)
+_E_CORRUPT = const(-121)
+_PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
+_CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
+_FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
 
-MAX_PARTITIONS = 64        # i << 24 stays a small int on a 32-bit port (below 2**30)
-
-# The C core's native-module folders, by sys.implementation._mpy's arch field: an armv6m
-# build also runs on later Cortex-M cores (deploy copies the board profile's one).
-_ARCHES = {2: ("x64",), 4: ("armv6m",), 5: ("armv7m", "armv6m"), 6: ("armv7m", "armv6m"),
-           7: ("armv7m", "armv6m"), 8: ("armv7m", "armv6m")}
-
+_MAX_PARTITIONS = const(64)  # i << 24 stays a small int on a 32-bit port (below 2**30)
 
 def _load_ccore():
-    """The C core's module, or None: compiled into the firmware, else native/<arch>/_umcore.mpy."""
+    """The C core's module, or None: compiled into the firmware, else native/<arch>/_umcore.mpy.
+
+    The folders by sys.implementation._mpy's arch field: an armv6m build also runs on later
+    Cortex-M cores (deploy copies the board profile's one).  The .mpy is imported from its
+    folder put first on sys.path for the moment, as the top-level _umcore that a firmware
+    compiles in: importing it as umalloc.native.<arch>._umcore would keep two package
+    modules alive beside it (about 500 bytes on a board).
+    """
     try:
         import _umcore
         return _umcore
     except ImportError:
         pass
     import sys
-    for arch in _ARCHES.get((getattr(sys.implementation, "_mpy", 0) >> 10) & 15, ()):
+    arch = (getattr(sys.implementation, "_mpy", 0) >> 10) & 15
+    folder = __file__[:__file__.rfind("/") + 1] + "native/"
+    for name in ("x64",) if arch == 2 else ("armv6m",) if arch == 4 else \
+            ("armv7m", "armv6m") if 5 <= arch <= 8 else ():
+        sys.path.insert(0, folder + name)
         try:
-            return __import__("native.%s._umcore" % arch, globals(), None, ("_",), 1)
+            import _umcore
+            return _umcore
         except (ImportError, ValueError):     # not deployed, or built for another .mpy version
             pass
+        finally:
+            sys.path.remove(folder + name)
     return None
-
-
-@micropython.viper
-def _bit(w, bitmap: int, i: int, value: int):
-    h = ptr32(w)
-    k = (bitmap >> 2) + (i >> 5)
-    if value:
-        h[k] = h[k] | (1 << (i & 31))
-    else:
-        h[k] = h[k] & (-1 - (1 << (i & 31)))
 
 
 def _refused(code, p, what):
@@ -166,18 +166,9 @@ def _refused(code, p, what):
 
 
 def _size_refused(w, n):
-    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1."""
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise TypeError("malloc size must be an int, got %r" % (n,))
-    if n < 0:
-        raise ValueError("malloc size must be >= 0, got %d" % n)
-    st(w, H_FAIL, ld(w, H_FAIL) + 1)     # larger than any arena: a failure, like no room
-    return None
-
-
-@micropython.viper
-def _address(b) -> int:
-    return int(ptr8(b))
+    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1 (errors.py, loaded then)."""
+    from .errors import size_refused
+    return size_refused(w, n)
 
 
 def handle(w):
@@ -194,8 +185,8 @@ def _irq(keep):
         return keep, None, None
     w, dis, en = keep
     if CCORE is not None and CCORE.PRIMASK:
-        from ._guard import IRQ
-        if IRQ and dis is IRQ[0]:
+        import machine           # (a test may hand the arena stand-ins: those stay called)
+        if dis is getattr(machine, "disable_irq", None):
             return w, None, None
     return w, dis, en
 
@@ -222,10 +213,10 @@ def bind_partition(a, keep, d):
     if CCORE is None:
         from ._corepart import bind_partition
         return bind_partition(a, keep, d)
-    i = (d - H_PARTS) // PD_WORDS
-    if i >= MAX_PARTITIONS:
+    i = (d - _H_PARTS) // _PD_WORDS
+    if i >= _MAX_PARTITIONS:
         from .errors import MemError, ERR_MEM_INVALID_BLKS
-        raise MemError(ERR_MEM_INVALID_BLKS, "an arena holds at most %d partitions" % MAX_PARTITIONS)
+        raise MemError(ERR_MEM_INVALID_BLKS, "an arena holds at most %d partitions" % _MAX_PARTITIONS)
     w, dis, en = _irq(keep)
     return CCORE.part(a, w, dis, en, _refused, i)
 
@@ -234,29 +225,10 @@ def _find_late(a, need, small):
     return __getattr__("_find")(a, need, small)
 
 
-# -- byte helpers (debug poisoning, calloc, realloc copies) ---------------------
-
-@micropython.viper
-def fill(b, off: int, n: int, value: int):
-    m = ptr8(b)
-    end = off + n
-    while off < end:
-        m[off] = value
-        off += 1
-
-
-# -- word access for the non-hot Python code (stats, check, layout) -----------
-
-@micropython.viper
-def ld(w, i: int) -> int:
-    h = ptr32(w)
-    return h[i]
-
-
-@micropython.viper
-def st(w, i: int, v: int):
-    h = ptr32(w)
-    h[i] = v
+# -- word and byte access for Arena's layout and the cold code -------------------
+# ld(w, i), st(w, i, v), fill(b, off, n, value), _bit(w, bitmap, i, value), _address(b):
+# the C core's where it exists, else _coreviper's viper ones (bound at the end of
+# this module), so that with the C core _core loads no native code of its own.
 
 
 # -- seals over the layout ------------------------------------------------------
@@ -272,33 +244,8 @@ def st(w, i: int, v: int):
 # scribbled header or descriptor gives MemError(ERR_MEM_CORRUPT) before any
 # offset in it is used.
 
-# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
-# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
-# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
-# closures compare the same signed words).
-
-def header_seal(w):
-    x = MAGIC
-    for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
-              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
-        x ^= ld(w, i)
-    return x
-
-
-def part_seal(w, d):
-    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ ld(w, H_IRQ)
-    for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
-        x ^= ld(w, d + i)
-    return x
-
-
-def seal_layout(w):
-    """Write the seals once the layout words are final (Arena() does, last)."""
-    st(w, H_SEAL, header_seal(w))
-    d = H_PARTS
-    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 31) | (part_seal(w, d) << 5))
-        d += PD_WORDS
+# header_seal(w), part_seal(w, d) and seal_layout(w) (which writes them, last in Arena()):
+# the C core's where it exists, else _coreviper's, bound at the end of this module.
 
 
 # -- cold helpers ---------------------------------------------------------------
@@ -317,8 +264,8 @@ def __getattr__(name):
     names = globals()
     for key in _corecold.NAMES:
         names[key] = getattr(_corecold, key)
-    return getattr(_corecold, name)
-
+    value = names[name] = getattr(_corecold, name)    # the format's constants, too: once each
+    return value
 
 
 def refuse_misaligned(names, closures=()):
@@ -328,13 +275,13 @@ def refuse_misaligned(names, closures=()):
     jumps: refuse it at import rather than report damage that is not there (_codealign
     checks, loaded only for frozen code: a .mpy from a filesystem is loaded into 4-aligned RAM).
     """
-    if not VIPER or PORTABLE or type(_address) is type(handle):   # no viper code (_portable)
+    if not VIPER or PORTABLE or globals().get("_NO_CCORE"):   # no viper code (_portable)
         return
     import sys
     # armv6m, and not read from a filesystem ("/lib/..."): frozen names are relative
     if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 == 4 and names.get("__file__", "")[:1] != "/":
         from ._codealign import refuse
-        refuse(names, closures, type(_address))
+        refuse(names, closures)
 
 
 # _portable runs this source as plain Python (no C core: its words are not a buffer)
@@ -342,7 +289,9 @@ CCORE = _load_ccore() if VIPER and not globals().get("_NO_CCORE") else None
 if CCORE is not None:
     _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE.free_block, \
         CCORE.size_class
+    ld, st, fill, _bit, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.bit, CCORE.address
+    header_seal, part_seal, seal_layout = CCORE.header_seal, CCORE.part_seal, CCORE.seal_layout
 elif not globals().get("_NO_CCORE"):
-    from ._coreviper import _insert, _remove, _free_block, size_class
-
-refuse_misaligned(globals())
+    from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, _bit, \
+        _address, header_seal, part_seal, seal_layout
+del _load_ccore     # used once: its code leaves RAM

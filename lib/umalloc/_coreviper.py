@@ -89,6 +89,76 @@ CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at 
 FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
 
+# -- word and byte access for Arena's layout and the cold code (_core binds these
+# where no C core exists; the C core's ld/st/fill/bit/address do the same) ------
+
+@micropython.viper
+def ld(w, i: int) -> int:
+    h = ptr32(w)
+    return h[i]
+
+
+@micropython.viper
+def st(w, i: int, v: int):
+    h = ptr32(w)
+    h[i] = v
+
+
+@micropython.viper
+def fill(b, off: int, n: int, value: int):
+    m = ptr8(b)
+    end = off + n
+    while off < end:
+        m[off] = value
+        off += 1
+
+
+@micropython.viper
+def _bit(w, bitmap: int, i: int, value):
+    h = ptr32(w)
+    k = (bitmap >> 2) + (i >> 5)
+    if value:
+        h[k] = h[k] | (1 << (i & 31))
+    else:
+        h[k] = h[k] & (-1 - (1 << (i & 31)))
+
+
+@micropython.viper
+def _address(b) -> int:
+    return int(ptr8(b))
+
+
+# -- the seals over the layout (see "seals" in _core.py) -----------------------
+
+# No `& 0xFFFFFFFF` on ld(): on a 32-bit port that mask is a long int, and masking with it
+# allocates, but a debug arena checks the seals under heap_lock().  A sound layout word is
+# below 2**30, the same int on every VM; a damaged one fails the seal either way (the
+# closures compare the same signed words).
+
+def header_seal(w):
+    x = MAGIC
+    for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
+              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
+        x ^= ld(w, i)
+    return x
+
+
+def part_seal(w, d):
+    x = PD_KEY ^ (ld(w, d + PD_SHIFT) & 31) ^ ld(w, H_IRQ)
+    for i in (PD_SIZE, PD_NBLKS, PD_START, PD_END, PD_BITMAP):
+        x ^= ld(w, d + i)
+    return x
+
+
+def seal_layout(w):
+    """Write the seals once the layout words are final (Arena() does, last)."""
+    st(w, H_SEAL, header_seal(w))
+    d = H_PARTS
+    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
+        st(w, d + PD_SHIFT, (ld(w, d + PD_SHIFT) & 31) | (part_seal(w, d) << 5))
+        d += PD_WORDS
+
+
 # -- heap ---------------------------------------------------------------------
 #
 # Free blocks sit on one of NCLASSES address-ordered lists, by size class

@@ -6,6 +6,9 @@ too, and GUARD (`with GUARD:`) does the same for the few Python-level steps
 that span several core calls (realloc).  Elsewhere (the unix port, CPython)
 there are no interrupts: IRQ is None and GUARD does nothing.
 
+IRQ and Nothing live in arena.py (every Arena needs them: `import umalloc` does
+not load this module); GUARD loads here with the cold code that uses it.
+
 Threads are a different matter: the unix port and the RP2040's second core run
 Python in parallel (no GIL), and disable_irq masks one core only.  An arena
 shared between threads takes a lock: Arena(..., lock=_thread.allocate_lock()).
@@ -16,6 +19,8 @@ try:
     from machine import disable_irq, enable_irq
 except ImportError:
     disable_irq = None
+
+from .arena import IRQ, Nothing   # (IRQ, Nothing: in arena, which every Arena() needs)
 
 
 class _IrqOff:
@@ -29,19 +34,7 @@ class _IrqOff:
         enable_irq(self.state)
 
 
-class Nothing:
-    """A context manager that does nothing (no interrupts to mask, no lock asked for)."""
-
-    def __enter__(self):
-        pass
-
-    def __exit__(self, exc_type, exc, tb):
-        pass
-
-
 if disable_irq is not None:
-    IRQ = (disable_irq, enable_irq)
     GUARD = _IrqOff()
 else:
-    IRQ = None
     GUARD = Nothing()

@@ -49,11 +49,19 @@ def install():
     folder = __file__.rsplit("/", 1)[0]
     with open(folder + "/_core.py") as f:
         lines = list(f)
+    seen = set()
     for name in ("_coreviper", "_corecold", "_corepart"):
         with open(folder + "/%s.py" % name) as f:   # one namespace: without their import of _core
-            # and their copy of _core's constants (a second const() of one name is a SyntaxError)
-            lines += [line for line in f
-                      if not line.startswith("from ._core import") and " = const(" not in line]
+            for line in f:   # and with the first copy only of the format's constants (_core's
+                # own are hidden, _NAME; a second const() of one name is a SyntaxError)
+                if line.startswith("from ._core import"):
+                    continue
+                if " = const(" in line:
+                    const_name = line.split("=", 1)[0].strip()
+                    if const_name in seen:
+                        continue
+                    seen.add(const_name)
+                lines.append(line)
     for k in range(len(lines)):
         code = lines[k].lstrip()
         if code.startswith("@micropython."):

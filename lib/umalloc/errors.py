@@ -1,5 +1,12 @@
 """MemError and its codes.  Numbers follow uC/OS-II's OS_ERR_MEM_* where it has one."""
 
+try:
+    from micropython import const
+except ImportError:
+    from ._shim import const
+
+_H_FAIL = const(10)          # _core's header word: failed mallocs (test_bench checks it)
+
 ERR_MEM_INVALID_BLKS = 111   # a partition needs at least 2 blocks
 ERR_MEM_INVALID_SIZE = 112   # block size too small / unaligned, or arena too small for its layout
 ERR_MEM_NO_FREE_BLKS = 113   # partition exhausted (get() returned None)
@@ -44,3 +51,16 @@ def refused(code, p, what):
     if p is not None and (not isinstance(p, int) or isinstance(p, bool)):
         raise TypeError("%s() takes an int pointer, got %r" % (what, p))
     raise MemError(-code, "%s(%r)" % (what, p))
+
+
+def size_refused(w, n):
+    """What the core's _size_refused does with a malloc size that is not an int in
+    0..MAX_SIZE-1: TypeError / ValueError, or (an int too large for any arena) count a
+    failure, like no room, and answer None."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError("malloc size must be an int, got %r" % (n,))
+    if n < 0:
+        raise ValueError("malloc size must be >= 0, got %d" % n)
+    from ._core import ld, st
+    st(w, _H_FAIL, ld(w, _H_FAIL) + 1)
+    return None

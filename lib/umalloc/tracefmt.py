@@ -7,7 +7,7 @@ CPython, so the same trace gives the same figures everywhere.
 
 import sys
 
-from .arena import OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL
+OP_ALLOC, OP_FREE, OP_REALLOC, OP_FAIL = 1, 2, 3, 4   # trace event kinds (Arena(trace=...) writes them)
 
 
 def write_trace(events, stream=None):
