@@ -588,7 +588,7 @@ class Advice:
         self.arena = arena
         self.trace = trace
         self.tried = tried
-        self.baseline = baseline      # min arena with the heap alone, first fit
+        self.baseline = baseline      # min arena with the heap alone under Arena's default policy
         self.searched = searched or {}
 
     @property
@@ -598,7 +598,7 @@ class Advice:
     def reasons(self):
         t = self.trace
         peaks = class_peaks(t, [s for s, _ in self.layout.partitions])
-        lines = ["peak live: %d bytes in %d blocks (event %d); heap alone, first fit, needs %d bytes (%.2fx)"
+        lines = ["peak live: %d bytes in %d blocks (event %d); heap alone (Arena(size)'s defaults) needs %d bytes (%.2fx)"
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
                     self.baseline / max(1, t.peak_live))]
         lo = 0
