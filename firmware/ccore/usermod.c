@@ -7,8 +7,10 @@
 // viper's machine-word arithmetic wraps; so does this translation of it (the
 // native-module build passes -fwrapv; here only this file gets it).  -fno-ipa-ra: with IPA-RA
 // the M0+ image's free() handed um_relink a clobbered block (test_arena_random on
-// the frozen QEMU image): the caller counted on r1 surviving um_links_back, most likely
-// because its Thumb-1 epilogue pops into r1-r3 to release stack (the native module too)
+// the frozen QEMU image): with arm-none-eabi-gcc 12.2 -Os, free() calls um_links_back and
+// then um_relink without reloading r1, but um_links_back's Thumb-1 epilogue releases its
+// stack with `pop {r1, r2, r3, ...}` (seen with objdump -dr on usermod.o; a compiler bug,
+// not undefined behaviour here).  The native-module build passes the flag too.
 #pragma GCC optimize ("-fwrapv", "-fno-ipa-ra")
 
 #include "umcore.c"
