@@ -182,3 +182,6 @@ def test_at_most_64_partitions():
     a.check()
     a = last = None
     assert raises(MemError, Arena, 10 * 1024, parts + ((71, 2),)).code == umalloc.ERR_MEM_INVALID_BLKS
+    buf = bytearray(b"\xaa" * 10240)            # refused with the other arguments: buf untouched
+    raises(MemError, lambda: Arena(buf=buf, partitions=parts + ((71, 2),)))
+    assert buf == bytearray(b"\xaa" * 10240)

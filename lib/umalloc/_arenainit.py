@@ -33,6 +33,11 @@ def _refusal(code, detail):
     return mem_error(code, detail)
 
 
+# put() finds its descriptor from bits 24-29 of its pointer mask, which must stay a small
+# int on a 32-bit port (below 2**30): at most 64 partitions
+MAX_PARTITIONS = 64
+
+
 def validated(partitions, align):
     """Partitions as sorted (block_size, nblks) pairs, checked like OSMemCreate."""
     out = []
@@ -55,6 +60,8 @@ def validated(partitions, align):
                 raise ValueError("two partitions of %d-byte blocks: give one with the summed count"
                                  % block_size)
         out.append((block_size, nblks))
+    if len(out) > MAX_PARTITIONS:
+        raise _refusal(111, "an arena holds at most %d partitions, got %d" % (MAX_PARTITIONS, len(out)))
     out.sort()
     return out
 

@@ -126,7 +126,6 @@ _CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at
 _FREE_BAD = const(-0x20FFFFFD)   # header bits a free block never has: USED, PREV_FREE, slack, 30-31
 
 
-_MAX_PARTITIONS = const(64)  # i << 24 stays a small int on a 32-bit port (below 2**30)
 
 def _load_ccore():
     """The C core's module, or None: compiled into the firmware, else native/<arch>/_umcore.mpy.
@@ -213,12 +212,8 @@ def bind_partition(a, keep, d):
     if CCORE is None:
         from ._corepart import bind_partition
         return bind_partition(a, keep, d)
-    i = (d - _H_PARTS) // _PD_WORDS
-    if i >= _MAX_PARTITIONS:
-        from .errors import MemError, ERR_MEM_INVALID_BLKS
-        raise MemError(ERR_MEM_INVALID_BLKS, "an arena holds at most %d partitions" % _MAX_PARTITIONS)
     w, dis, en = _irq(keep)
-    return CCORE.part(a, w, dis, en, _refused, i)
+    return CCORE.part(a, w, dis, en, _refused, (d - _H_PARTS) // _PD_WORDS)
 
 
 def _find_late(a, need, small):

@@ -59,9 +59,6 @@ E_DOUBLE = const(-120)
 PD_KEY = const(0xA5A5A5)      # folded into each descriptor's seal: all zeros never passes
 CORRUPT_AT = const(0x1000000)   # a result <= -CORRUPT_AT: damaged structure at offset -result - CORRUPT_AT
 
-MAX_PARTITIONS = 64        # i << 24 stays a small int on a 32-bit port (below 2**30)
-
-
 def bind_partition(a, keep, d):
     """(get, put) of the partition whose descriptor is at word d: OSMemGet / OSMemPut.
 
@@ -69,10 +66,7 @@ def bind_partition(a, keep, d):
     the arena's H_IRQ word (sealed into every descriptor's seal) says whether
     get/put mask interrupts.
     """
-    i = (d - H_PARTS) // PD_WORDS
-    if i >= MAX_PARTITIONS:
-        from .errors import MemError, ERR_MEM_INVALID_BLKS
-        raise MemError(ERR_MEM_INVALID_BLKS, "an arena holds at most %d partitions" % MAX_PARTITIONS)
+    i = (d - H_PARTS) // PD_WORDS      # below _arenainit.MAX_PARTITIONS: validated() checked
     if type(keep) is tuple:
         w, dis, en = keep
     else:
