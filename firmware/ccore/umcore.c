@@ -92,6 +92,18 @@ typedef struct _um_obj_t {
 #define ST(i, v) (h[(i)] = (uint32_t)(v))
 #define BIT(n) ((I)((mp_uint_t)1 << (n)))
 
+// Catching an exception on its way out: a native module reaches nlr through mp_fun_table
+// (as the native emitter's try does), a firmware module through nlr.h's own macros.
+#if MICROPY_ENABLE_DYNRUNTIME
+#define UM_NLR_PUSH(buf) (mp_fun_table.nlr_push(buf))
+#define UM_NLR_POP() (mp_fun_table.nlr_pop())
+#define UM_NLR_JUMP(val) (mp_raise_dyn(val))
+#else
+#define UM_NLR_PUSH(buf) (nlr_push(buf))
+#define UM_NLR_POP() (nlr_pop())
+#define UM_NLR_JUMP(val) (nlr_jump(val))
+#endif
+
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define UM_PRIMASK (1)
 #else
@@ -444,6 +456,24 @@ static I um_part_give(uint32_t *h, I k, I q) {
     return 0;
 }
 
+// malloc's search for the first / best / two-ended policies, _find, is Python code run
+// with interrupts masked: should the call raise (the recursion limit, when malloc is
+// called deep in a program's stack), unmask before the exception leaves, or the board
+// would run on with interrupts off for good.
+static I um_find(um_obj_t *o, um_irq_t s, I need, I small) {
+    mp_obj_t args[3] = { o->a, MP_OBJ_NEW_SMALL_INT(need), MP_OBJ_NEW_SMALL_INT(small) };
+    nlr_buf_t nlr;
+    if (UM_NLR_PUSH(&nlr) == 0) {
+        I b = mp_obj_get_int(mp_call_function_n_kw(o->find, 3, 0, args));
+        UM_NLR_POP();
+        return b;
+    }
+    if (o->h[H_IRQ]) {
+        um_irq_on(o, s);
+    }
+    UM_NLR_JUMP(nlr.ret_val);
+}
+
 // -- malloc (bind_heap's closure) ----------------------------------------------------
 
 static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
@@ -586,8 +616,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
             if (policy == POLICY_TWOENDED && need <= LD(H_SMALL)) {
                 small = 1;
             }
-            mp_obj_t args[3] = { o->a, MP_OBJ_NEW_SMALL_INT(need), MP_OBJ_NEW_SMALL_INT(small) };
-            b = mp_obj_get_int(mp_call_function_n_kw(o->find, 3, 0, args));
+            b = um_find(o, s, need, small);
             if (b < 0) {
                 r = b;
                 b = 0;

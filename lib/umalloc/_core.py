@@ -204,7 +204,7 @@ def bind_heap(a, keep):
         return CCORE.heap(a, w, dis, en, _refused, _size_refused, find)
     from . import _coreviper as V
     return V._heap_closures(a, dis, (w, en, _refused, _size_refused, find, V._remove, V._insert,
-                                     V._free_block, dis))
+                                     V._free_block, dis, V._find_unmasking))
 
 
 def bind_partition(a, keep, d):

@@ -347,7 +347,8 @@ def _remove(w, b: int, size: int) -> int:
 # MicroPython the arena's address as an int, which ptr32(uint(a)) turns into a
 # pointer without a buffer-protocol call.  `ext` holds the arena's word view (so
 # the closure keeps the buffer alive), enable_irq, the slow paths' functions
-# (_refused, _size_refused, _find, _remove, _insert, _free_block) and disable_irq: a closure
+# (_refused, _size_refused, _find, _remove, _insert, _free_block), disable_irq and
+# _find_unmasking (the way malloc calls _find): a closure
 # that named a module global would swap the module globals and push an
 # exception frame on every call from another module.  free calls disable_irq
 # from its own cell `dis`; malloc, whose fourth cell is `box` (round: the int
@@ -356,6 +357,19 @@ def _remove(w, b: int, size: int) -> int:
 # says what is wrong; nothing has changed by then.  The
 # list update of a split or merge are written out inside the closures on
 # purpose: a viper-to-viper call costs as much as the work itself.
+
+def _find_unmasking(ext, a, need, small, s):
+    """malloc's search for the first / best / two-ended policies, ext[4] (_find: Python,
+    run with interrupts masked when s is what disable_irq returned, not ext): should it
+    raise (the recursion limit, malloc called deep in a program's stack), interrupts are
+    unmasked before the exception leaves, or the board would run on with them off."""
+    try:
+        return ext[4](a, need, small)
+    except:                              # noqa: E722 - anything, even KeyboardInterrupt
+        if s is not ext:
+            ext[1](s)                    # enable_irq
+        raise
+
 
 def _heap_closures(a, dis, ext):
     box = round
@@ -506,7 +520,7 @@ def _heap_closures(a, dis, ext):
             else:
                 if policy == POLICY_TWOENDED and need <= h[H_SMALL]:
                     small = 1
-                b = int(ext[4](a, need, small))     # _find
+                b = int(ext[9](ext, a, need, small, s))   # _find, through _find_unmasking
                 if b < 0:
                     r = b
                     b = 0
