@@ -112,8 +112,8 @@ def _check_heap(arena, w, start, end):
     """Walk the heap block by block and the free list beside it."""
     ld = C.ld
     pages, gshift = ld(w, _H_PAGES), ld(w, _H_GRAN_SHIFT)
-    npages = (end - start + (1 << _PAGE_SHIFT) - 1) >> _PAGE_SHIFT
-    first = bytearray(b"\xff" * npages)     # each page's first block start, from the walk
+    index = arena._buf
+    page = -1                                # the page of the last block start seen
     debug = ld(w, _H_DEBUG)
     b, prev_free = start, 0
     free_size = free_count = live = 0
@@ -128,9 +128,11 @@ def _check_heap(arena, w, start, end):
             _corrupt("heap header parity broken", b)
         if size < _MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > end:
             _corrupt("heap block size %d impossible" % size, b)
-        page = (b - start) >> _PAGE_SHIFT
-        if first[page] == _NO_START:
-            first[page] = (b - start - (page << _PAGE_SHIFT)) >> gshift
+        if (b - start) >> _PAGE_SHIFT != page:  # b is its page's first start; none in between
+            page = _check_pages(index, pages, page + 1, (b - start) >> _PAGE_SHIFT)
+            if index[pages + page] != (b - start - (page << _PAGE_SHIFT)) >> gshift:
+                _corrupt("heap page index misses the first block start in page %d" % page,
+                         pages + page)
         if bool(v & _PREV_FREE) != bool(prev_free):
             _corrupt("PREV_FREE flag disagrees with the block below", b)
         if v & _USED:
@@ -164,12 +166,18 @@ def _check_heap(arena, w, start, end):
             _corrupt("size-class %d list points past its last free block" % c, expect[c])
         if C.test_bit(w, (heads + nclasses) << 2, c) != (last[c] != 0):
             _corrupt("size-class %d non-empty bit disagrees with its list" % c)
-    buf = arena._buf
-    for page in range(npages):
-        if buf[pages + page] != first[page]:
-            _corrupt("heap page index disagrees with the blocks in page %d" % page, pages + page)
+    _check_pages(index, pages, page + 1, (end - start + (1 << _PAGE_SHIFT) - 1) >> _PAGE_SHIFT)
     if (free_size, free_count, live) != (ld(w, _H_FREE_SIZE), ld(w, _H_FREE_COUNT), ld(w, _H_LIVE)):
         _corrupt("heap totals (free bytes, free blocks, live blocks) disagree with a walk")
+
+
+def _check_pages(index, pages, first, upto):
+    """Pages first..upto-1 hold no block start: their index bytes must say so.  Returns upto."""
+    for page in range(first, upto):
+        if index[pages + page] != _NO_START:
+            _corrupt("heap page index names a block start in page %d, which has none" % page,
+                     pages + page)
+    return upto
 
 
 def _check_guard(arena, b, v):
