@@ -1,6 +1,6 @@
 // umalloc's hot paths in C: malloc, free, Partition.get and put over the arena format
-// of lib/umalloc/_core.py (header words, seals, parity, bitmaps, class lists, PREV_FREE,
-// slack, stats words) with the same damage checks, in the same order, and the same
+// of lib/umalloc/_core.py (header words, seals, parity, page index, bitmaps, class lists,
+// PREV_FREE, slack, stats words) with the same damage checks, in the same order, and the same
 // results: a refusal calls the same Python _refused(code, p, what) / _size_refused(w, n)
 // with the same arguments.  This is a translation of _core.py's viper code (bind_heap's
 // closures, _free_block, _links_ok, _insert, _remove) and _corepart.py's; keep them in
@@ -27,7 +27,7 @@
 #define H_POLICY 13
 #define H_SMALL 14
 #define H_DEBUG 15
-#define H_HBITMAP 16
+#define H_PAGES 16
 #define H_TRACE 17
 #define H_TRACE_CAP 18
 #define H_TRACE_POS 19
@@ -60,6 +60,8 @@
 #define SLACK_SHIFT 24
 #define PARITY 0x20000000
 #define MIN_BLOCK 16
+#define PAGE_SHIFT 8
+#define NO_START 0xFF
 #define GUARD_SIZE 4
 #define E_PBLK (-115)
 #define E_ADDR (-118)
@@ -193,6 +195,65 @@ static mp_obj_t um_refuse(um_obj_t *o, I code, mp_obj_t p, qstr what) {
     return mp_call_function_n_kw(o->refused, 3, 0, args);
 }
 
+// -- the heap's page index (_corecold._is_start, _page_start, _page_unstart) ---------
+// One byte per 256-byte page of the heap at byte offset H_PAGES: the granule offset in the
+// page of its first block start, or NO_START.  Read and written as bytes: the same bytes as
+// the viper core's word shifts on these little-endian ports.
+
+static inline uint8_t *um_page(uint32_t *h, I pg) {
+    return (uint8_t *)h + LD(H_PAGES) + pg;
+}
+
+// 1 when b (inside the heap, on a granule) is a block start, 0 when not; <0 when a header
+// on the walk from its page's first start is damaged (at most 16 headers: O(1))
+static I um_is_start(uint32_t *h, I b) {
+    I start = LD(H_HEAP_START);
+    I end = LD(H_HEAP_END);
+    I gshift = LD(H_GRAN_SHIFT);
+    I pg = (b - start) >> PAGE_SHIFT;
+    I x = *um_page(h, pg);
+    if (x == NO_START) {
+        return 0;
+    }
+    x = start + (pg << PAGE_SHIFT) + (x << gshift);
+    while (x < b) {
+        I v = LD(x >> 2);
+        I size = v & SIZE_MASK;
+        if (((um_parity(v) | (v >> 30)) & 1) || size < MIN_BLOCK || ((size >> gshift) << gshift) != size
+            || x + size > end) {
+            return 0 - CORRUPT_AT - x;
+        }
+        x += size;
+    }
+    return x == b;
+}
+
+// block start s is new: its page's entry takes it if it lies below the entry's
+static inline void um_page_start(uint32_t *h, I s) {
+    I start = LD(H_HEAP_START);
+    I pg = (s - start) >> PAGE_SHIFT;
+    uint8_t *e = um_page(h, pg);
+    I o = (s - start - (pg << PAGE_SHIFT)) >> LD(H_GRAN_SHIFT);
+    if (o < *e) {
+        *e = (uint8_t)o;
+    }
+}
+
+// s is no longer a block start; e is the next one above it (or the heap's end)
+static inline void um_page_unstart(uint32_t *h, I s, I e) {
+    I start = LD(H_HEAP_START);
+    I gshift = LD(H_GRAN_SHIFT);
+    I pg = (s - start) >> PAGE_SHIFT;
+    uint8_t *entry = um_page(h, pg);
+    if (((s - start - (pg << PAGE_SHIFT)) >> gshift) == *entry) {
+        I o = NO_START;
+        if (e < LD(H_HEAP_END) && (e - start) >> PAGE_SHIFT == pg) {
+            o = (e - start - (pg << PAGE_SHIFT)) >> gshift;
+        }
+        *entry = (uint8_t)o;
+    }
+}
+
 // -- the heap's helpers (_core._free_block, _links_ok, _insert, _remove) ------------
 
 static I um_free_block(uint32_t *h, I x, I at) {
@@ -213,8 +274,11 @@ static I um_free_block(uint32_t *h, I x, I at) {
     if (LD(((x + size) >> 2) - 1) != size) {
         return 0 - CORRUPT_AT - (x + size - 4);
     }
-    I i = (x - start) >> LD(H_GRAN_SHIFT);
-    if (((LD((LD(H_HBITMAP) >> 2) + (i >> 5)) >> (i & 31)) & 1) == 0) {
+    I r = um_is_start(h, x);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 0) {
         return 0 - CORRUPT_AT - x;
     }
     return size;
@@ -362,7 +426,7 @@ static void um_relink(uint32_t *h, I old, I nb, I size, I head) {
 
 static I um_header_seal(uint32_t *h) {      // _core.header_seal
     return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
-           ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_HBITMAP) ^ LD(H_TRACE)
+           ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_PAGES) ^ LD(H_TRACE)
            ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ) ^ MAGIC;
 }
 
@@ -638,19 +702,25 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
             I v = LD(b >> 2);
             size = v & SIZE_MASK;
             I x = um_parity(v);
-            I i = (b - start) >> LD(H_GRAN_SHIFT);
             c = bc;
             if ((b - start) & gm) {
                 r = 0 - CORRUPT_AT - at;
             } else if ((v & FREE_BAD) || (x & 1) || size < MIN_BLOCK || (size & gm)
                        || b + size > last + MIN_BLOCK
-                       || LD(((b + size) >> 2) - 1) != size
-                       || ((LD((LD(H_HBITMAP) >> 2) + (i >> 5)) >> (i & 31)) & 1) == 0) {
+                       || LD(((b + size) >> 2) - 1) != size) {
                 r = 0 - CORRUPT_AT - b;
             } else if (c < 0) {
                 c = um_class(size);
             } else if ((size >> ((c >> 2) + 2)) != 4 + (c & 3)) {   // on the list of another class
                 r = 0 - CORRUPT_AT - b;
+            }
+            if (r == 0) {                   // b must be a block start
+                x = um_is_start(h, b);
+                if (x < 0) {
+                    r = x;
+                } else if (x == 0) {
+                    r = 0 - CORRUPT_AT - b;
+                }
             }
             if (r == 0) {                   // b's list neighbours point back at it
                 r = um_links_back(h, b, heads + c, start, last, gm);
@@ -670,7 +740,6 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
             if (rest >= MIN_BLOCK) {
                 I old = b;                  // the free rest keeps old's place in its list
                 I nb = b + need;
-                I i;
                 if (small) {                // two-ended small: carve the top
                     nb = b;
                     b = b + rest;
@@ -679,12 +748,10 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                     if (t < LD(H_HEAP_END)) {
                         ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
                     }
-                    i = (b - start) >> LD(H_GRAN_SHIFT);
+                    um_page_start(h, b);    // the new block start
                 } else {
-                    i = (nb - start) >> LD(H_GRAN_SHIFT);
+                    um_page_start(h, nb);
                 }
-                t = (LD(H_HBITMAP) >> 2) + (i >> 5);
-                ST(t, LD(t) | BIT(i & 31));   // the new block start
                 I fl = (c >> 2) + 4;
                 if ((rest >> (fl - 2)) == (size >> (fl - 2))) {   // same class
                     um_relink(h, old, nb, rest, heads + c);
@@ -763,13 +830,18 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
         I b = q - 4;
         I end = LD(H_HEAP_END);
         I gshift = LD(H_GRAN_SHIFT);
-        I bitmap = LD(H_HBITMAP) >> 2;
-        I i = (b - start) >> gshift;
         I v = 0;
         I size = 0;
+        x = 0;
         if (b >= start && b < end) {
             r = E_PBLK;
-            if ((i << gshift) + start == b && ((LD(bitmap + (i >> 5)) >> (i & 31)) & 1)) {
+            if (((b - start) >> gshift << gshift) + start == b) {
+                x = um_is_start(h, b);
+                if (x < 0) {
+                    r = x;
+                }
+            }
+            if (x > 0) {
                 v = LD(b >> 2);
                 size = v & SIZE_MASK;
                 x = um_parity(v) | (v >> 30);
@@ -792,13 +864,11 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             x = um_parity(t) | (t >> 30);
             if ((x & 1) || (t & PREV_FREE)) {
                 r = 0 - CORRUPT_AT - nb;
-            } else if ((t & USED) == 0) {   // _free_block(a, nb, nb) written out
-                nsize = t & SIZE_MASK;
+            } else if ((t & USED) == 0) {   // _free_block(a, nb, nb) written out, but for the
+                nsize = t & SIZE_MASK;      // walk: b is a block start, so nb is one
                 I gm = BIT(gshift) - 1;
-                x = (nb - start) >> gshift;
                 if ((t & FREE_BAD) || nsize < MIN_BLOCK || (nsize & gm) || nb + nsize > end
-                    || LD(((nb + nsize) >> 2) - 1) != nsize
-                    || ((LD(bitmap + (x >> 5)) >> (x & 31)) & 1) == 0) {
+                    || LD(((nb + nsize) >> 2) - 1) != nsize) {
                     r = 0 - CORRUPT_AT - nb;
                     nsize = 0;
                 }
@@ -851,17 +921,15 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
                 r = um_insert(h, b, size);
             }
         }
-        if (r == 0) {                       // the lists agree: now the start bits and flags
-            if (nb < end) {
-                if (nsize) {
-                    t = (nb - start) >> gshift;
-                    ST(bitmap + (t >> 5), LD(bitmap + (t >> 5)) ^ BIT(t & 31));
-                } else {
-                    ST(nb >> 2, LD(nb >> 2) ^ (PREV_FREE | PARITY));
-                }
+        if (r == 0) {                       // the lists agree: now the page index and flags
+            if (nb < end && nsize == 0) {
+                ST(nb >> 2, LD(nb >> 2) ^ (PREV_FREE | PARITY));
             }
-            if (old) {
-                ST(bitmap + (i >> 5), LD(bitmap + (i >> 5)) ^ BIT(i & 31));
+            if (old) {                      // the starts the merge removed; b + size ends it
+                um_page_unstart(h, q - 4, b + size);
+            }
+            if (nsize) {
+                um_page_unstart(h, nb, b + size);
             }
             ST(H_LIVE, LD(H_LIVE) - 1);
         }

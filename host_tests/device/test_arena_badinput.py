@@ -53,7 +53,7 @@ def test_interior_pointer_that_looks_like_a_header_is_refused():
     a = Arena(4096, partitions=())
     p = a.malloc(200)
     q = a.malloc(50)
-    # forge a valid-looking used header inside p's data: the start bitmap still says no
+    # forge a valid-looking used header inside p's data: the page walk steps over it
     v = a.view(p)
     fake = q - p   # copy q's real header word into p's payload
     for i in range(4):

@@ -301,7 +301,7 @@ def test_debug_partition_blocks_get_guard_and_poison_checks():
 
 def test_a_scribbled_header_or_descriptor_is_refused_everywhere():
     C = umalloc._core
-    for word in (C.H_HEAP_END, C.H_CLASSES, C.H_NPARTS, C.H_HBITMAP, C.H_GRAN_SHIFT, C.H_IRQ):
+    for word in (C.H_HEAP_END, C.H_CLASSES, C.H_NPARTS, C.H_PAGES, C.H_GRAN_SHIFT, C.H_IRQ):
         a = Arena(4096, partitions=((16, 4),))
         p = a.malloc(100)
         q = a.partitions[0].get()
@@ -324,3 +324,53 @@ def test_a_scribbled_header_or_descriptor_is_refused_everywhere():
     corrupt(a.malloc, 20)                   # served by that partition: its seal is checked
     assert a.partitions[0].get() is not None   # the other partition is sound
     corrupt(a.check)
+
+
+def page_index(a):
+    """The heap's page index bytes (one per 256-byte page: its first block start, or 0xFF)."""
+    C = umalloc._core
+    w = a._w
+    pages = C.ld(w, C.H_PAGES)
+    heap = C.ld(w, C.H_HEAP_END) - C.ld(w, C.H_HEAP_START)
+    return list(a._buf[pages:pages + (heap + 255) // 256])
+
+
+def test_the_page_index_follows_splits_and_merges():
+    a = Arena(4096, partitions=())
+    start = umalloc._core.ld(a._w, umalloc._core.H_HEAP_START)
+    n = len(page_index(a))
+    assert page_index(a) == [0] + [0xFF] * (n - 1)      # one free block: the heap's first granule
+    p = a.malloc(300)                                    # a 304-byte block: the free rest starts in page 1
+    assert page_index(a)[:3] == [0, (start + 304 - start - 256) // 8, 0xFF]
+    q = a.malloc(1000)                                   # the rest now starts in page 5
+    assert page_index(a)[1] == 6 and page_index(a)[5] == (start + 1312 - 5 * 256 - start) // 8
+    a.free(p)                                            # no merge: p's start stays
+    assert page_index(a)[:2] == [0, 6]
+    a.free(q)                                            # one free block again: its starts are gone
+    assert page_index(a) == [0] + [0xFF] * (n - 1)
+    a.check()
+
+
+def test_a_damaged_header_on_the_page_walk_is_named():
+    # free(r) walks r's page from its first start: p's header, then q's
+    a = Arena(4096, partitions=())
+    p, q, r = a.malloc(8), a.malloc(8), a.malloc(8)
+    a._buf[q - 4] ^= 0x40                  # one bit of q's size: its parity fails
+    exc = corrupt(a.free, r)
+    assert offset_named(exc, q - 4)
+
+
+def test_a_damaged_page_index_is_caught():
+    C = umalloc._core
+    a = Arena(4096, partitions=())
+    p = a.malloc(300)
+    q = a.malloc(8)
+    pages = C.ld(a._w, C.H_PAGES)
+    a._buf[pages + 1] = 0xFF                # page 1 claims no block start: q's is there
+    assert raises(MemError, a.free, q).code == umalloc.ERR_MEM_INVALID_PBLK   # refused, not followed
+    exc = corrupt(a.check)
+    assert offset_named(exc, pages + 1)
+    a._buf[pages + 1] = 3                   # an entry pointing into p's payload
+    a.view(p)[:] = b"\xff" * 300
+    exc = corrupt(a.free, q)               # the walk checks the header it lands on
+    assert offset_named(exc, (C.ld(a._w, C.H_HEAP_START) + 256 + 3 * 8))

@@ -32,8 +32,12 @@ Free heap block: header, next free, prev free (address-ordered list), ...,
 Partition block: no header; a free block links to the next free one in its
     first aligned word, (p + 3) >> 2 (block sizes that are not a multiple of 4
     are at least 7 bytes, so every block holds one).
-Bitmaps (outside the blocks): heap block starts, and each partition's used blocks,
-    so free() can tell a real block from an interior or stale pointer in O(1).
+Heap page index (outside the blocks): one byte per page of 256 bytes (PAGE_SHIFT) from
+    the heap's start, the granule offset in the page of its first block start, or
+    NO_START (0xFF).  free() tells a real block from an interior or stale pointer by
+    walking the headers from its page's first start, each checked before its size is
+    used: at most 16, so O(1), at 1/256 of the heap (a block-start bitmap took 1/64).
+Partition bitmaps (outside the blocks): each partition's used blocks, for the same check.
 
 Memory safety: an application may write anything anywhere in the arena (an
 overrun, a write through a view kept after free).  Every header, footer, link
@@ -75,7 +79,7 @@ _H_LIVE = const(12)         # live heap blocks
 _H_POLICY = const(13)
 _H_SMALL = const(14)        # twoended: requests up to this size go top-down
 _H_DEBUG = const(15)
-_H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+_H_PAGES = const(16)        # byte offset of the heap's page index (see PAGE_SHIFT)
 _H_TRACE = const(17)        # byte offset of the trace ring
 _H_TRACE_CAP = const(18)
 _H_TRACE_POS = const(19)
@@ -112,6 +116,9 @@ _SIZE_MASK = const(0xFFFFFC)
 _SLACK_SHIFT = const(24)
 _PARITY = const(0x20000000)
 _MIN_BLOCK = const(16)
+_PAGE_SHIFT = const(8)      # heap pages of 256 bytes: one page-index byte each, the granule
+                            # offset in the page of its first block start, or NO_START
+_NO_START = const(0xFF)
 _MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
 _GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
 

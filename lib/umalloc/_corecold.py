@@ -41,7 +41,7 @@ H_LIVE = const(12)         # live heap blocks
 H_POLICY = const(13)
 H_SMALL = const(14)        # twoended: requests up to this size go top-down
 H_DEBUG = const(15)
-H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+H_PAGES = const(16)        # byte offset of the heap's page index (see PAGE_SHIFT)
 H_TRACE = const(17)        # byte offset of the trace ring
 H_TRACE_CAP = const(18)
 H_TRACE_POS = const(19)
@@ -78,6 +78,9 @@ SIZE_MASK = const(0xFFFFFC)
 SLACK_SHIFT = const(24)
 PARITY = const(0x20000000)
 MIN_BLOCK = const(16)
+PAGE_SHIFT = const(8)       # heap pages of 256 bytes: one page-index byte each, the granule
+                           # offset in the page of its first block start, or NO_START
+NO_START = const(0xFF)
 MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
 GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
 
@@ -116,6 +119,70 @@ def test_bit(w, bitmap: int, i: int) -> int:
     return (h[(bitmap >> 2) + (i >> 5)] >> (i & 31)) & 1
 
 
+# The page index: the heap is cut into pages of 1 << PAGE_SHIFT bytes from its start, and
+# byte k at H_PAGES holds the granule offset in page k of its first block start, or NO_START.
+# Whether b is a block start: walk the headers from its page's first start up to b, each
+# checked before its size is used; at most a page's worth of minimum blocks (16 of 256
+# bytes), so O(1), and a quarter of the bitmap's room (1/256 of the heap, not 1/64).
+# The hot paths (_coreviper, the C core) write the walk and the updates out inline.
+
+@micropython.viper
+def _is_start(w, b: int) -> int:
+    """1 when b (inside the heap, on a granule) is a block start, 0 when not; <0 if a header
+    on the way is damaged."""
+    h = ptr32(w)
+    start = h[H_HEAP_START]
+    end = h[H_HEAP_END]
+    gshift = h[H_GRAN_SHIFT]
+    pg = (b - start) >> PAGE_SHIFT
+    k = h[H_PAGES] + pg
+    x = (h[k >> 2] >> ((k & 3) << 3)) & 0xFF
+    if x == NO_START:
+        return 0
+    x = start + (pg << PAGE_SHIFT) + (x << gshift)
+    while x < b:
+        v = h[x >> 2]
+        size = v & SIZE_MASK
+        t = v ^ (v >> 16)
+        t = t ^ (t >> 8)
+        t = (0x6996 >> ((t ^ (t >> 4)) & 15)) | (v >> 30)
+        if t & 1 or size < MIN_BLOCK or (size >> gshift) << gshift != size or x + size > end:
+            return 0 - CORRUPT_AT - x
+        x += size
+    if x == b:
+        return 1
+    return 0
+
+
+@micropython.viper
+def _page_start(w, s: int):
+    """Block start s is new: its page's entry takes it if it lies below the entry's."""
+    h = ptr32(w)
+    start = h[H_HEAP_START]
+    pg = (s - start) >> PAGE_SHIFT
+    k = h[H_PAGES] + pg
+    sh = (k & 3) << 3
+    o = (s - start - (pg << PAGE_SHIFT)) >> h[H_GRAN_SHIFT]
+    if o < (h[k >> 2] >> sh) & 0xFF:
+        h[k >> 2] = (h[k >> 2] & (-1 - (0xFF << sh))) | (o << sh)
+
+
+@micropython.viper
+def _page_unstart(w, s: int, e: int):
+    """s is no longer a block start; e is the next one above it (or the heap's end)."""
+    h = ptr32(w)
+    start = h[H_HEAP_START]
+    gshift = h[H_GRAN_SHIFT]
+    pg = (s - start) >> PAGE_SHIFT
+    k = h[H_PAGES] + pg
+    sh = (k & 3) << 3
+    if (s - start - (pg << PAGE_SHIFT)) >> gshift == (h[k >> 2] >> sh) & 0xFF:
+        o = NO_START
+        if e < h[H_HEAP_END] and (e - start) >> PAGE_SHIFT == pg:
+            o = (e - start - (pg << PAGE_SHIFT)) >> gshift
+        h[k >> 2] = (h[k >> 2] & (-1 - (0xFF << sh))) | (o << sh)
+
+
 @micropython.viper
 def heap_block(w, p: int) -> int:
     """Block offset for payload p if p is a live heap block, else a negative error."""
@@ -128,7 +195,10 @@ def heap_block(w, p: int) -> int:
     i = (b - start) >> gshift
     if (i << gshift) + start != b:
         return E_PBLK
-    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+    i = int(_is_start(w, b))
+    if i < 0:
+        return i
+    if i == 0:
         return E_PBLK
     v = h[b >> 2]
     size = v & SIZE_MASK
@@ -194,20 +264,16 @@ def heap_resize(w, p: int, n: int) -> int:
     avail = size + nsize
     if need > avail:
         return 0
-    bitmap = h[H_HBITMAP] >> 2
-    gshift = h[H_GRAN_SHIFT]
+    after = b + avail                    # the block above whatever we end up with
     if nsize:                            # absorb the free neighbour; any tail goes back
         r = int(_remove(w, nb, nsize))
         if r:
             return r
-        i = (nb - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+        _page_unstart(w, nb, after)
     rest = avail - need
-    after = b + avail                    # the block above whatever we end up with
     if rest >= MIN_BLOCK:
         r = b + need
-        i = (r - h[H_HEAP_START]) >> gshift
-        h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] | (1 << (i & 31))
+        _page_start(w, r)
         i = int(_insert(w, r, rest))
         if i:
             return i
@@ -377,7 +443,7 @@ def layout_damage(w):
 
 
 # What _core.__getattr__ copies into _core's globals on the first look-up.
-NAMES = ("parity", "seal", "test_bit", "heap_block", "_used_above", "heap_resize", "owner",
-         "first_not", "move", "popcount", "_find", "layout_damage")
+NAMES = ("parity", "seal", "test_bit", "_is_start", "_page_start", "_page_unstart", "heap_block",
+         "_used_above", "heap_resize", "owner", "first_not", "move", "popcount", "_find", "layout_damage")
 
 refuse_misaligned(globals())               # the same guard as at the end of _core.py

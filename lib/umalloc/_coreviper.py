@@ -38,7 +38,7 @@ H_LIVE = const(12)         # live heap blocks
 H_POLICY = const(13)
 H_SMALL = const(14)        # twoended: requests up to this size go top-down
 H_DEBUG = const(15)
-H_HBITMAP = const(16)      # byte offset of the heap block-start bitmap
+H_PAGES = const(16)        # byte offset of the heap's page index (see PAGE_SHIFT)
 H_TRACE = const(17)        # byte offset of the trace ring
 H_TRACE_CAP = const(18)
 H_TRACE_POS = const(19)
@@ -75,6 +75,9 @@ SIZE_MASK = const(0xFFFFFC)
 SLACK_SHIFT = const(24)
 PARITY = const(0x20000000)
 MIN_BLOCK = const(16)
+PAGE_SHIFT = const(8)       # heap pages of 256 bytes: one page-index byte each, the granule
+                           # offset in the page of its first block start, or NO_START
+NO_START = const(0xFF)
 MAX_SIZE = const(0x1000000)  # offsets and sizes fit 24 bits
 GUARD_SIZE = const(4)           # debug mode: guard bytes after each heap payload
 
@@ -138,7 +141,7 @@ def _address(b) -> int:
 def header_seal(w):
     x = MAGIC
     for i in (H_SIZE, H_NPARTS, H_HEAP_START, H_HEAP_END, H_CLASSES, H_NCLASSES, H_POLICY,
-              H_SMALL, H_DEBUG, H_HBITMAP, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
+              H_SMALL, H_DEBUG, H_PAGES, H_TRACE, H_TRACE_CAP, H_GRAN_SHIFT, H_PSTART, H_IRQ):
         x ^= ld(w, i)
     return x
 
@@ -187,8 +190,8 @@ def size_class(size: int) -> int:
 # Damage checks.  Everything the core follows or writes through is checked
 # first, each with a mask or a compare: an offset read from the arena must lie
 # inside the heap on a granule boundary, a free block's header has no USED,
-# PREV_FREE or slack bits and even parity, its footer repeats its size, its
-# start bit is set, and each neighbour's link points back.  A failed check
+# PREV_FREE or slack bits and even parity, its footer repeats its size, it
+# is a block start (see the page index in _corecold), and each neighbour's link points back.  A failed check
 # returns -(CORRUPT_AT + offset of the damaged word) and the operation stops
 # before its first write (a damaged list found half-way through a merge may
 # leave the merged block off its list: nothing outside the heap is touched).
@@ -218,10 +221,26 @@ def _free_block(w, x: int, at: int) -> int:
         return 0 - CORRUPT_AT - x
     if h[((x + size) >> 2) - 1] != size:
         return 0 - CORRUPT_AT - (x + size - 4)
-    i = (x - start) >> h[H_GRAN_SHIFT]
-    if ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+    gshift = h[H_GRAN_SHIFT]                 # x must be a block start: _is_start written out
+    i = (x - start) >> PAGE_SHIFT
+    t = h[H_PAGES] + i
+    t = (h[t >> 2] >> ((t & 3) << 3)) & 0xFF
+    if t == NO_START:
+        return 0 - CORRUPT_AT - x
+    t = start + (i << PAGE_SHIFT) + (t << gshift)
+    while t < x:
+        v = h[t >> 2]
+        i = v & SIZE_MASK
+        c = v ^ (v >> 16)
+        c = c ^ (c >> 8)
+        c = (0x6996 >> ((c ^ (c >> 4)) & 15)) | (v >> 30)
+        if c & 1 or i < MIN_BLOCK or i & gm or t + i > end:
+            return 0 - CORRUPT_AT - t
+        t += i
+    if t != x:
         return 0 - CORRUPT_AT - x
     return size
+
 
 
 @micropython.viper
@@ -383,7 +402,7 @@ def _heap_closures(a, dis, ext):
             return ext[3](a, n)            # _size_refused
         h = ptr32(uint(a))
         x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
-            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_PAGES] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
             return ext[2](0 - CORRUPT_AT, n, "malloc")
@@ -540,13 +559,11 @@ def _heap_closures(a, dis, ext):
                 x = v ^ (v >> 16)
                 x = x ^ (x >> 8)
                 x = 0x6996 >> ((x ^ (x >> 4)) & 15)
-                i = (b - start) >> h[H_GRAN_SHIFT]
                 c = bc
                 if (b - start) & gm:
                     r = 0 - CORRUPT_AT - at
                 elif v & FREE_BAD or x & 1 or size < MIN_BLOCK or size & gm or b + size > last + MIN_BLOCK \
-                        or h[((b + size) >> 2) - 1] != size \
-                        or ((h[(h[H_HBITMAP] >> 2) + (i >> 5)] >> (i & 31)) & 1) == 0:
+                        or h[((b + size) >> 2) - 1] != size:
                     r = 0 - CORRUPT_AT - b
                 elif c < 0:
                     fl = 4                 # 4 + bit length of size >> 5
@@ -560,6 +577,26 @@ def _heap_closures(a, dis, ext):
                     c = ((fl - 4) << 2) | ((size >> (fl - 2)) & 3)
                 elif (size >> ((c >> 2) + 2)) != 4 + (c & 3):   # on the list of another class
                     r = 0 - CORRUPT_AT - b
+                if r == 0:               # _is_start(a, b) written out: b must be a block start
+                    i = (b - start) >> PAGE_SHIFT
+                    t = h[H_PAGES] + i
+                    t = (h[t >> 2] >> ((t & 3) << 3)) & 0xFF
+                    if t == NO_START:
+                        t = b + 1
+                    else:
+                        t = start + (i << PAGE_SHIFT) + (t << h[H_GRAN_SHIFT])
+                    while t < b:
+                        v = h[t >> 2]
+                        i = v & SIZE_MASK
+                        x = v ^ (v >> 16)
+                        x = x ^ (x >> 8)
+                        x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
+                        if x & 1 or i < MIN_BLOCK or i & gm or t + i > last + MIN_BLOCK:
+                            r = 0 - CORRUPT_AT - t
+                            break
+                        t += i
+                    if r == 0 and t != b:
+                        r = 0 - CORRUPT_AT - b
                 if r == 0:               # b's list neighbours point back at it
                     nxt = h[(b >> 2) + 1]
                     prv = h[(b >> 2) + 2]
@@ -594,11 +631,15 @@ def _heap_closures(a, dis, ext):
                         t = b + need
                         if t < h[H_HEAP_END]:
                             h[t >> 2] = h[t >> 2] ^ (PREV_FREE | PARITY)
-                        i = (b - start) >> h[H_GRAN_SHIFT]
+                        t = b
                     else:
-                        i = (nb - start) >> h[H_GRAN_SHIFT]
-                    t = (h[H_HBITMAP] >> 2) + (i >> 5)
-                    h[t] = h[t] | (1 << (i & 31))      # the new block start
+                        t = nb
+                    i = (t - start) >> PAGE_SHIFT    # the new block start t: _page_start written out
+                    t = (t - start - (i << PAGE_SHIFT)) >> h[H_GRAN_SHIFT]
+                    i = h[H_PAGES] + i
+                    x = (i & 3) << 3
+                    if t < (h[i >> 2] >> x) & 0xFF:
+                        h[i >> 2] = (h[i >> 2] & (-1 - (0xFF << x))) | (t << x)
                     fl = (c >> 2) + 4
                     if (rest >> (fl - 2)) == (size >> (fl - 2)):   # same leading 3 bits: same class
                         nxt = h[(old >> 2) + 1]
@@ -655,7 +696,7 @@ def _heap_closures(a, dis, ext):
             return ext[2](E_ADDR, p, "free")
         h = ptr32(uint(a))
         x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
-            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_HBITMAP] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
+            ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_PAGES] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \
             ^ h[H_GRAN_SHIFT] ^ h[H_PSTART] ^ h[H_IRQ]
         if (x ^ MAGIC) != h[H_SEAL]:     # the layout words every check below relies on
             return ext[2](0 - CORRUPT_AT, p, "free")
@@ -705,13 +746,35 @@ def _heap_closures(a, dis, ext):
             b = q - 4
             end = h[H_HEAP_END]
             gshift = h[H_GRAN_SHIFT]
-            bitmap = h[H_HBITMAP] >> 2
-            i = (b - start) >> gshift
+            pages = h[H_PAGES]
             v = 0
             size = 0
+            t = 0
             if b >= start and b < end:
                 r = E_PBLK
-                if (i << gshift) + start == b and (h[bitmap + (i >> 5)] >> (i & 31)) & 1:
+                i = (b - start) >> gshift
+                if (i << gshift) + start == b:   # _is_start(a, b) written out: walk b's page
+                    i = (b - start) >> PAGE_SHIFT
+                    t = pages + i
+                    t = (h[t >> 2] >> ((t & 3) << 3)) & 0xFF
+                    if t == NO_START:
+                        t = b + 1
+                    else:
+                        t = start + (i << PAGE_SHIFT) + (t << gshift)
+                    while t < b:
+                        v = h[t >> 2]
+                        size = v & SIZE_MASK
+                        x = v ^ (v >> 16)
+                        x = x ^ (x >> 8)
+                        x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (v >> 30)
+                        if x & 1 or size < MIN_BLOCK or (size >> gshift) << gshift != size \
+                                or t + size > end:
+                            r = 0 - CORRUPT_AT - t
+                            break
+                        t += size
+                    v = 0
+                    size = 0
+                if t == b:
                     v = h[b >> 2]
                     size = v & SIZE_MASK
                     x = v ^ (v >> 16)
@@ -734,13 +797,11 @@ def _heap_closures(a, dis, ext):
                 x = (0x6996 >> ((x ^ (x >> 4)) & 15)) | (t >> 30)
                 if x & 1 or t & PREV_FREE:
                     r = 0 - CORRUPT_AT - nb
-                elif (t & USED) == 0:    # _free_block(a, nb, nb) written out
-                    nsize = t & SIZE_MASK
+                elif (t & USED) == 0:    # _free_block(a, nb, nb) written out, but for the
+                    nsize = t & SIZE_MASK    # walk: b is a block start, so nb is one
                     gm = (1 << gshift) - 1
-                    x = (nb - start) >> gshift
                     if t & FREE_BAD or nsize < MIN_BLOCK or nsize & gm or nb + nsize > end \
-                            or h[((nb + nsize) >> 2) - 1] != nsize \
-                            or ((h[bitmap + (x >> 5)] >> (x & 31)) & 1) == 0:
+                            or h[((nb + nsize) >> 2) - 1] != nsize:
                         r = 0 - CORRUPT_AT - nb
                         nsize = 0
             if r == 0 and v & PREV_FREE:  # the footer below names a free block ending at b
@@ -813,15 +874,28 @@ def _heap_closures(a, dis, ext):
                             r = int(ext[6](a, b, size))    # _insert
                 else:
                     r = int(ext[6](a, b, size))            # _insert
-            if r == 0:                   # the lists agree: now the start bits and flags
-                if nb < end:
-                    if nsize:
-                        t = (nb - start) >> gshift
-                        h[bitmap + (t >> 5)] = h[bitmap + (t >> 5)] ^ (1 << (t & 31))
+            if r == 0:                   # the lists agree: now the page index and flags
+                if nb < end and nsize == 0:
+                    h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
+                e = b + size             # the merged block's end: the first start above
+                u = 0                    # the starts the merge removed, q - 4 then nb
+                if old:                  # (_page_unstart(a, u, e) written out)
+                    u = q - 4
+                elif nsize:
+                    u = nb
+                while u:
+                    i = (u - start) >> PAGE_SHIFT
+                    t = pages + i
+                    x = (t & 3) << 3
+                    if (u - start - (i << PAGE_SHIFT)) >> gshift == (h[t >> 2] >> x) & 0xFF:
+                        v = NO_START
+                        if e < end and (e - start) >> PAGE_SHIFT == i:
+                            v = (e - start - (i << PAGE_SHIFT)) >> gshift
+                        h[t >> 2] = (h[t >> 2] & (-1 - (0xFF << x))) | (v << x)
+                    if u != nb and nsize:
+                        u = nb
                     else:
-                        h[nb >> 2] = h[nb >> 2] ^ (PREV_FREE | PARITY)
-                if old:
-                    h[bitmap + (i >> 5)] = h[bitmap + (i >> 5)] ^ (1 << (i & 31))
+                        u = 0
                 h[H_LIVE] -= 1
         if h[H_IRQ]:
             ext[1](s)                      # enable_irq

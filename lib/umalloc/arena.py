@@ -41,7 +41,7 @@ _H_FAIL = const(10)
 _H_POLICY = const(13)
 _H_SMALL = const(14)
 _H_DEBUG = const(15)
-_H_HBITMAP = const(16)
+_H_PAGES = const(16)
 _H_TRACE = const(17)
 _H_TRACE_CAP = const(18)
 _H_GRAN_SHIFT = const(21)
@@ -50,6 +50,7 @@ _H_IRQ = const(24)
 _HEADER_WORDS = const(25)
 _PD_WORDS = const(10)
 _MIN_BLOCK = const(16)
+_PAGE_SHIFT = const(8)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
 POLICIES = ("first", "best", "twoended", "good")
@@ -92,7 +93,8 @@ def _is_int(x):
 
 def _tables(off, avail, gshift, align):
     """(classes offset, class count, partitions start) when the heap tables start at off."""
-    classes = off + (((max(avail, 0) >> gshift) + 31) >> 5) * 4
+    npages = (max(avail, 0) + (1 << _PAGE_SHIFT) - 1) >> _PAGE_SHIFT
+    classes = off + ((npages + 3) & -4)        # after the page index, one byte a page
     nclasses = C.size_class(avail if avail > _MIN_BLOCK else _MIN_BLOCK) + 1
     end = classes + 4 * nclasses + 4 * ((nclasses + 31) >> 5)
     return classes, nclasses, (end + align - 1) & -align
@@ -150,10 +152,11 @@ class Arena:
     def _layout(self, size, parts, policy, align, trace, small):
         """[header | descriptors | bitmaps | trace ring | partitions | heap].
 
-        The heap's granule is 8 bytes unless align=4 asks for 4: its block-start bitmap (one
-        bit per granule) then takes 1/64 of the heap, not 1/32, which saves more than the
-        coarser rounding costs on most traces measured (issue 14).  Partition blocks follow
-        align=4's rules unless align=8 is given.
+        The heap's granule is 8 bytes unless align=4 asks for 4 (finer rounding, on most
+        traces measured not worth it: issue 14).  Its page index (one byte per 256 bytes of
+        heap, whatever the granule) replaced a block-start bitmap of one bit per granule
+        (1/64 of the heap; issue 14).  Partition blocks follow align=4's rules unless
+        align=8 is given.
         """
         w = self._w
         off = (_HEADER_WORDS + len(parts) * _PD_WORDS) * 4
@@ -167,9 +170,9 @@ class Arena:
         gshift = 2 if align == 4 else 3
         align = 8 if align == 8 else 4      # partitions' alignment
         avail = size - off - blocks - 8
-        # The heap bitmap (one bit per granule), one list head per size class up
+        # The heap's page index (one byte per page), one list head per size class up
         # to the heap's own size, then a bitmap of the non-empty classes.
-        hbitmap = off
+        pages = off
         classes, nclasses, pstart = _tables(off, avail, gshift, align)
         if avail < 0 or pstart + blocks > size:
             from ._arenaargs import too_small
@@ -192,7 +195,7 @@ class Arena:
         C.st(w, _H_POLICY, policy)
         C.st(w, _H_SMALL, small)
         C.st(w, _H_DEBUG, 1 if self._debug else 0)
-        C.st(w, _H_HBITMAP, hbitmap)
+        C.st(w, _H_PAGES, pages)
         C.st(w, _H_TRACE, ring)
         C.st(w, _H_TRACE_CAP, trace)
         C.st(w, _H_GRAN_SHIFT, gshift)
@@ -202,7 +205,8 @@ class Arena:
         C.st(w, _H_NCLASSES, nclasses)
         if heap_end > heap_start:
             hsize = heap_end - heap_start
-            C._bit(w, hbitmap, 0, 1)
+            # no block starts in any page but the first, whose first granule starts the heap
+            C.fill(self._buf, pages + 1, (hsize - 1) >> _PAGE_SHIFT, 0xFF)
             C._insert(w, heap_start, hsize)
             if self._debug:
                 C.fill(self._buf, heap_start + 12, hsize - 16, _POISON)

@@ -27,7 +27,7 @@ _H_FREE_SIZE = const(7)
 _H_FREE_COUNT = const(8)
 _H_LIVE = const(12)
 _H_DEBUG = const(15)
-_H_HBITMAP = const(16)
+_H_PAGES = const(16)
 _H_GRAN_SHIFT = const(21)
 _H_PSTART = const(22)
 _PD_SIZE = const(0)
@@ -43,6 +43,8 @@ _PREV_FREE = const(2)
 _SIZE_MASK = const(0xFFFFFC)
 _SLACK_SHIFT = const(24)
 _MIN_BLOCK = const(16)
+_PAGE_SHIFT = const(8)
+_NO_START = const(0xFF)
 _GUARD_SIZE = const(4)
 
 
@@ -109,9 +111,11 @@ def _check_partition(w, d, prev_end):
 def _check_heap(arena, w, start, end):
     """Walk the heap block by block and the free list beside it."""
     ld = C.ld
-    bitmap, gshift = ld(w, _H_HBITMAP), ld(w, _H_GRAN_SHIFT)
+    pages, gshift = ld(w, _H_PAGES), ld(w, _H_GRAN_SHIFT)
+    index = arena._buf
+    page = -1                                # the page of the last block start seen
     debug = ld(w, _H_DEBUG)
-    b, prev_free, blocks = start, 0, 0
+    b, prev_free = start, 0
     free_size = free_count = live = 0
     # Each size class's list must hold exactly its free blocks, in address order.
     heads, nclasses = ld(w, _H_CLASSES) >> 2, ld(w, _H_NCLASSES)
@@ -124,11 +128,13 @@ def _check_heap(arena, w, start, end):
             _corrupt("heap header parity broken", b)
         if size < _MIN_BLOCK or size & ((1 << gshift) - 1) or b + size > end:
             _corrupt("heap block size %d impossible" % size, b)
-        if not C.test_bit(w, bitmap, (b - start) >> gshift):
-            _corrupt("heap block start missing from the bitmap", b)
+        if (b - start) >> _PAGE_SHIFT != page:  # b is its page's first start; none in between
+            page = _check_pages(index, pages, page + 1, (b - start) >> _PAGE_SHIFT)
+            if index[pages + page] != (b - start - (page << _PAGE_SHIFT)) >> gshift:
+                _corrupt("heap page index misses the first block start in page %d" % page,
+                         pages + page)
         if bool(v & _PREV_FREE) != bool(prev_free):
             _corrupt("PREV_FREE flag disagrees with the block below", b)
-        blocks += 1
         if v & _USED:
             live += 1
             prev_free = 0
@@ -160,10 +166,18 @@ def _check_heap(arena, w, start, end):
             _corrupt("size-class %d list points past its last free block" % c, expect[c])
         if C.test_bit(w, (heads + nclasses) << 2, c) != (last[c] != 0):
             _corrupt("size-class %d non-empty bit disagrees with its list" % c)
-    if C.popcount(w, bitmap, (end - start) >> gshift) != blocks:
-        _corrupt("heap bitmap marks a block start that is not one")
+    _check_pages(index, pages, page + 1, (end - start + (1 << _PAGE_SHIFT) - 1) >> _PAGE_SHIFT)
     if (free_size, free_count, live) != (ld(w, _H_FREE_SIZE), ld(w, _H_FREE_COUNT), ld(w, _H_LIVE)):
         _corrupt("heap totals (free bytes, free blocks, live blocks) disagree with a walk")
+
+
+def _check_pages(index, pages, first, upto):
+    """Pages first..upto-1 hold no block start: their index bytes must say so.  Returns upto."""
+    for page in range(first, upto):
+        if index[pages + page] != _NO_START:
+            _corrupt("heap page index names a block start in page %d, which has none" % page,
+                     pages + page)
+    return upto
 
 
 def _check_guard(arena, b, v):

@@ -623,8 +623,8 @@ class Advice:
             lines.append("small_threshold %d: twoended places blocks of up to %d B (header included) "
                          "top-down, larger ones bottom-up" % ((self.layout.small_threshold,) * 2))
         if self.layout.align == 4:
-            lines.append("align 4: heap blocks rounded to 4 bytes, not 8, which pays here for the "
-                         "block-start bitmap's one bit per 4 bytes (twice the default's)")
+            lines.append("align 4: heap blocks rounded to 4 bytes, not 8 (payloads 4-byte aligned): "
+                         "less rounding on this trace")
         elif self.layout.align == 8:
             lines.append("align 8: partition blocks are multiples of 8 bytes")
         if self.searched:

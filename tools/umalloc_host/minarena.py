@@ -88,7 +88,7 @@ def arena_for_heap(layout, heap, step=STEP):
         if h is None or h < heap:
             break
         size -= STEP
-    # metadata grows in steps (a size class, a bitmap word), so the heap can lose a few
+    # metadata grows in steps (a size class, a page-index word), so the heap can lose a few
     # bytes when the arena grows by one word, and a tiny arena may not hold its tables at
     # one size but at a smaller one: look lower until 16 sizes in a row do not do
     below, misses = size - STEP, 0
