@@ -36,7 +36,6 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_ld, MP_OBJ_FROM_PTR(&um_ld_obj));
     mp_store_global(MP_QSTR_st, MP_OBJ_FROM_PTR(&um_st_obj));
     mp_store_global(MP_QSTR_fill, MP_OBJ_FROM_PTR(&um_fill_obj));
-    mp_store_global(MP_QSTR_bit, MP_OBJ_FROM_PTR(&um_bit_obj));
     mp_store_global(MP_QSTR_address, MP_OBJ_FROM_PTR(&um_address_obj));
     mp_store_global(MP_QSTR_header_seal, MP_OBJ_FROM_PTR(&um_header_seal_obj));
     mp_store_global(MP_QSTR_part_seal, MP_OBJ_FROM_PTR(&um_part_seal_obj));

@@ -1123,20 +1123,6 @@ static mp_obj_t um_fill_fn(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_fill_obj, 4, 4, um_fill_fn);
 
-// bit(w, bitmap, i, value): bit i of the bitmap at byte offset bitmap set (value true) or cleared
-static mp_obj_t um_bit_fn(size_t n_args, const mp_obj_t *args) {
-    uint32_t *h = um_ptr(args[0]);
-    I i = mp_obj_get_int_truncated(args[2]);
-    I k = ((I)mp_obj_get_int_truncated(args[1]) >> 2) + (i >> 5);
-    if (mp_obj_is_true(args[3])) {
-        ST(k, LD(k) | BIT(i & 31));
-    } else {
-        ST(k, LD(k) & (-1 - BIT(i & 31)));
-    }
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_bit_obj, 4, 4, um_bit_fn);
-
 static mp_obj_t um_address_fn(mp_obj_t b) {   // int(ptr8(b))
     return mp_obj_new_int((I)(mp_uint_t)um_ptr(b));
 }

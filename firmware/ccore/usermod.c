@@ -38,7 +38,6 @@ static const mp_rom_map_elem_t um_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_ld), MP_ROM_PTR(&um_ld_obj) },
     { MP_ROM_QSTR(MP_QSTR_st), MP_ROM_PTR(&um_st_obj) },
     { MP_ROM_QSTR(MP_QSTR_fill), MP_ROM_PTR(&um_fill_obj) },
-    { MP_ROM_QSTR(MP_QSTR_bit), MP_ROM_PTR(&um_bit_obj) },
     { MP_ROM_QSTR(MP_QSTR_address), MP_ROM_PTR(&um_address_obj) },
     { MP_ROM_QSTR(MP_QSTR_header_seal), MP_ROM_PTR(&um_header_seal_obj) },
     { MP_ROM_QSTR(MP_QSTR_part_seal), MP_ROM_PTR(&um_part_seal_obj) },

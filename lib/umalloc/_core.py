@@ -228,7 +228,7 @@ def _find_late(a, need, small):
 
 
 # -- word and byte access for Arena's layout and the cold code -------------------
-# ld(w, i), st(w, i, v), fill(b, off, n, value), _bit(w, bitmap, i, value), _address(b):
+# ld(w, i), st(w, i, v), fill(b, off, n, value), _address(b):
 # the C core's where it exists, else _coreviper's viper ones (bound at the end of
 # this module), so that with the C core _core loads no native code of its own.
 
@@ -291,9 +291,9 @@ CCORE = _load_ccore() if VIPER and not globals().get("_NO_CCORE") else None
 if CCORE is not None:
     _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE.free_block, \
         CCORE.size_class
-    ld, st, fill, _bit, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.bit, CCORE.address
+    ld, st, fill, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.address
     header_seal, part_seal, seal_layout = CCORE.header_seal, CCORE.part_seal, CCORE.seal_layout
 elif not globals().get("_NO_CCORE"):
-    from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, _bit, \
+    from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, \
         _address, header_seal, part_seal, seal_layout
 del _load_ccore     # used once: its code leaves RAM

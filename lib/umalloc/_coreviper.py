@@ -117,16 +117,6 @@ def fill(b, off: int, n: int, value: int):
 
 
 @micropython.viper
-def _bit(w, bitmap: int, i: int, value):
-    h = ptr32(w)
-    k = (bitmap >> 2) + (i >> 5)
-    if value:
-        h[k] = h[k] | (1 << (i & 31))
-    else:
-        h[k] = h[k] & (-1 - (1 << (i & 31)))
-
-
-@micropython.viper
 def _address(b) -> int:
     return int(ptr8(b))
 
