@@ -68,7 +68,9 @@ def test_frozen_umalloc_frees_on_armv6m(m0plus_frozen):
 
 def test_frozen_core_refuses_2_aligned_native_code_at_import(tmp_path):
     """The frozen image rebuilt WITHOUT frozenalign's fix (what a port's plain make gives):
-    put() used to report a damaged seal and free() ERR_MEM_-61440; now import says why."""
+    put() used to report a damaged seal and free() ERR_MEM_-61440; now the import of the
+    first frozen viper code says why.  With the C core compiled in, `import umalloc` and a
+    plain Arena load none: the viper core (CCORE = None) is the first."""
     import os
     image = _image("qemu-m0plus-frozen", "m0plus")
     mpy_dir = os.environ.get("MPY_DIR")
@@ -89,7 +91,8 @@ def test_frozen_core_refuses_2_aligned_native_code_at_import(tmp_path):
     with pytest.raises(UserError):       # the build-side check sees it too
         frozenalign.check(build)
     with QemuBoard(build / "firmware.elf") as qb, Board(qb.port, timeout=20) as b:
-        out = b.exec("try:\n import umalloc\n print('imported')\nexcept ImportError as e:\n print(e)")
+        out = b.exec("import umalloc\numalloc._core.CCORE = None\n"
+                     "try:\n umalloc.Arena(4096)\n print('imported')\nexcept ImportError as e:\n print(e)")
     assert "frozen native functions start 2-byte aligned" in out and "imported" not in out, out
     assert "make -C firmware" in out and len(out.strip().splitlines()) == 1
 
