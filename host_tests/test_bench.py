@@ -14,7 +14,7 @@ def test_bench_prints_every_section_on_the_unix_port(capsys):
     for what in ("empty function call (floor)", "partition get+put pair", "heap malloc+free (64 B)",
                  "1000 free fragments", "import umalloc (.py source)", "first Arena(4096)",
                  "first malloc+free", "together: import, Arena(4096), malloc+free",
-                 "first stats(), check(), realloc(), view()",
+                 "first stats() and map(), what a report reads", "then first check(), realloc(), view()",
                  "worst case: longest single op over 2000 ops", "partition get+put (64 B blocks)"):
         assert what in out
     assert "x bytearray32" in out and "x bytearray64" in out and "x frag10" in out
@@ -64,11 +64,13 @@ def test_import_rows_check_each_kind_against_its_goal():
 
 def test_import_rows_show_what_each_first_use_keeps():
     out = "\n".join(["IMPORT mpy /lib/umalloc/__init__.mpy 30000 448",
-                     "FIRST mpy malloc 16", "FIRST mpy partitions 5000", "FIRST mpy cold 20000",
+                     "FIRST mpy malloc 16", "FIRST mpy partitions 5000", "FIRST mpy report 4000",
+                     "FIRST mpy cold 20000",
                      "FIRST mpy cold 1",                                 # the same step again
                      "IMPORT frozen umalloc/__init__.py 3000 400", "FIRST frozen malloc 0"])
     firsts = speedbench.reduce_first(out)
-    assert firsts == {"mpy": {"malloc": 16, "partitions": 5000, "cold": 20000}, "frozen": {"malloc": 0}}
+    assert firsts == {"mpy": {"malloc": 16, "partitions": 5000, "report": 4000, "cold": 20000},
+                      "frozen": {"malloc": 0}}
     rows = speedbench.import_table(speedbench.reduce_imports(out), firsts)
     assert [r[:2] for r in rows] == [
         ("import umalloc (.mpy in /lib)", "30000"),
@@ -76,8 +78,9 @@ def test_import_rows_show_what_each_first_use_keeps():
         ("  first malloc+free", "16"),
         ("  together: import, Arena(4096), malloc+free", "30464"),
         ("  first Arena(4096, partitions=...), get+put, beyond its buffer", "5000"),
-        ("  first stats(), check(), realloc(), view()", "20000"),
-        ("  all of the above", "55464"),
+        ("  first stats() and map(), what a report reads", "4000"),
+        ("  then first check(), realloc(), view()", "20000"),
+        ("  all of the above", "59464"),
         ("import umalloc (frozen)", "3000"),
         ("  first Arena(4096), beyond its buffer", "400"),
         ("  first malloc+free", "0"),

@@ -25,6 +25,7 @@ except ImportError:
 # Not C.NAME: _core resolves those on first use, which allocates (a debug or trace arena's
 # malloc runs under heap_lock()).
 _H_SIZE = const(1)
+_H_NPARTS = const(2)
 _H_HEAP_START = const(3)
 _H_HEAP_END = const(4)
 _H_CLASSES = const(5)
@@ -41,9 +42,13 @@ _H_TRACE_CAP = const(18)
 _H_TRACE_POS = const(19)
 _H_TRACE_COUNT = const(20)
 _H_PSTART = const(22)
+_H_SEAL = const(23)
+_H_PARTS = const(25)
 _PD_SIZE = const(0)
 _PD_START = const(2)
 _PD_BITMAP = const(8)
+_PD_SHIFT = const(9)
+_PD_WORDS = const(10)
 _SIZE_MASK = const(0xFFFFFC)
 _SLACK_SHIFT = const(24)
 _MIN_BLOCK = const(16)
@@ -143,9 +148,24 @@ def _realloc(self, p, n):
     return q if q else None
 
 
+def layout_damage(w):
+    """Offset of the first header word or descriptor whose seal fails, or -1.
+
+    Here, not in _corecold: stats() and map(), what a report needs, then leave the cold
+    core's native code out of RAM (the seals are the C core's, or _coreviper's)."""
+    if C.ld(w, _H_SEAL) != C.header_seal(w):
+        return 0
+    d = _H_PARTS
+    while d < _H_PARTS + C.ld(w, _H_NPARTS) * _PD_WORDS:
+        if C.ld(w, d + _PD_SHIFT) >> 5 != C.part_seal(w, d):
+            return d * 4
+        d += _PD_WORDS
+    return -1
+
+
 def _sound(self):
     """MemError unless the header and descriptors still match their seals (see _core)."""
-    off = C.layout_damage(self._w)
+    off = layout_damage(self._w)
     if off >= 0:
         raise MemError(ERR_MEM_CORRUPT, "arena header or partition descriptor at offset %d "
                        "overwritten" % off)

@@ -252,9 +252,9 @@ def _find_late(a, need, small):
 
 # -- cold helpers ---------------------------------------------------------------
 # parity, seal, test_bit, heap_block, heap_resize (with _used_above), owner,
-# first_not, move, popcount, _find and layout_damage live in _corecold.py:
+# first_not, move, popcount and _find live in _corecold.py:
 # `import umalloc` and a plain Arena() leave their code out of RAM until
-# realloc, view, size_of, debug mode, check(), a seal check or an arena of the
+# realloc, view, size_of, debug mode, check() or an arena of the
 # first / best / twoended policy first asks for one.  The first such look-up puts all of
 # them in this module's globals (where malloc looks up _find), so none is
 # looked up again, and none allocates later under heap_lock().

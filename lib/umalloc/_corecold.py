@@ -1,9 +1,9 @@
 """The allocator's cold helpers, loaded on first use (see _core.__getattr__).
 
 Realloc's in-place resize, the checks behind view() / size_of() / realloc() and
-debug mode, check()'s bit counts, the best-fit / two-ended search and the
-layout seal check: code that a plain malloc/free/get/put never runs, so
-`import umalloc` does not load it into RAM (a .mpy's native code lives on the
+debug mode, check()'s bit counts and the best-fit / two-ended search: code that a
+plain malloc/free/get/put (and stats() and map()) never run, so `import umalloc`
+does not load it into RAM (a .mpy's native code lives on the
 GC heap).  These functions are moved unchanged from _core.py; the constants are
 _core's own (const() only inlines names defined in the same module;
 host_tests/test_bench.py checks the two lists agree).
@@ -15,7 +15,7 @@ try:
 except ImportError:
     from ._shim import micropython, const, ptr32, ptr8, uint
 
-from ._core import _insert, _remove, _free_block, ld, header_seal, part_seal   # shared with the hot side
+from ._core import _insert, _remove, _free_block, ld   # shared with the hot side
 from ._core import refuse_misaligned
 
 # _find: the best-fit and two-ended searches.  malloc reaches it as a global of
@@ -430,20 +430,8 @@ def _find(w, need: int, small: int) -> int:
     return best
 
 
-def layout_damage(w):
-    """Offset of the first header word or descriptor whose seal fails, or -1."""
-    if ld(w, H_SEAL) != header_seal(w):               # (no long-int mask: see _core)
-        return 0
-    d = H_PARTS
-    while d < H_PARTS + ld(w, H_NPARTS) * PD_WORDS:
-        if ld(w, d + PD_SHIFT) >> 5 != part_seal(w, d):
-            return d * 4
-        d += PD_WORDS
-    return -1
-
-
 # What _core.__getattr__ copies into _core's globals on the first look-up.
 NAMES = ("parity", "seal", "test_bit", "_is_start", "_page_start", "_page_unstart", "heap_block",
-         "_used_above", "heap_resize", "owner", "first_not", "move", "popcount", "_find", "layout_damage")
+         "_used_above", "heap_resize", "owner", "first_not", "move", "popcount", "_find")
 
 refuse_misaligned(globals())               # the same guard as at the end of _core.py

@@ -6,6 +6,7 @@ ones the hot paths in _core rely on.
 
 from . import _core as C
 from .errors import MemError, ERR_MEM_CORRUPT
+from ._arenacold import layout_damage      # loaded already: check() and map() are its methods
 
 try:
     from micropython import const
@@ -66,7 +67,7 @@ def check_arena(arena):
         _corrupt("arena magic overwritten", 0)
     if size != len(arena._buf) & ~3:
         _corrupt("arena size field %d != buffer length" % size, 4)
-    off = C.layout_damage(w)
+    off = layout_damage(w)
     if off >= 0:
         _corrupt("arena header or partition descriptor overwritten (seal broken)", off)
     meta = ld(w, _H_PSTART)
@@ -194,8 +195,8 @@ def _regions(arena):
     for part in arena.partitions:
         d = part._d
         bs, start, bitmap = ld(w, d + _PD_SIZE), ld(w, d + _PD_START), ld(w, d + _PD_BITMAP)
-        for i in range(ld(w, d + _PD_NBLKS)):
-            used = C.test_bit(w, bitmap, i)
+        for i in range(ld(w, d + _PD_NBLKS)):      # (a bit test through ld, not the cold
+            used = (ld(w, (bitmap >> 2) + (i >> 5)) >> (i & 31)) & 1   # core's test_bit: see map)
             yield start + i * bs, start + (i + 1) * bs, CELL_PART_USED if used else CELL_PART_FREE
     b, end = ld(w, _H_HEAP_START), ld(w, _H_HEAP_END)
     while b < end:
@@ -210,7 +211,10 @@ def _regions(arena):
 
 
 def memory_map(arena, width=64):
-    """One line, `width` cells: '#' metadata, 'P'/'p' partition used/free, 'U'/'.' heap used/free."""
+    """One line, `width` cells: '#' metadata, 'P'/'p' partition used/free, 'U'/'.' heap used/free.
+
+    Like stats(), it reads the arena through C.ld alone: a report (stats() and map()) leaves
+    the cold core (_corecold's native code, about 14 KB on a board) out of RAM."""
     if not isinstance(width, int) or width < 1:
         raise ValueError("map width must be a positive int")
     size = C.ld(arena._w, _H_SIZE)

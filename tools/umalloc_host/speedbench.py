@@ -171,7 +171,8 @@ def reduce_first(output):
 # FIRST steps: (key, row label); the first one is part of what any program pays
 FIRST_STEPS = (("malloc", "  first malloc+free"),
                ("partitions", "  first Arena(4096, partitions=...), get+put, beyond its buffer"),
-               ("cold", "  first stats(), check(), realloc(), view()"))
+               ("report", "  first stats() and map(), what a report reads"),
+               ("cold", "  then first check(), realloc(), view()"))
 
 
 def heap_state(output):

@@ -74,6 +74,7 @@ def phase_import():
     # `import umalloc` still shows: FIRST kind step bytes (arena buffers left out).
     first(kind, "malloc", _use_heap, arena, 0)
     first(kind, "partitions", _use_partitions, umalloc, ARENA)
+    first(kind, "report", _use_report, arena, 0)
     first(kind, "cold", _use_cold, arena, 0)
 
 
@@ -97,8 +98,12 @@ def _use_partitions(umalloc):
     return a
 
 
+def _use_report(arena):
+    arena.stats()                   # what a report (umalloc.report, Reporter) reads
+    arena.map(32)
+
+
 def _use_cold(arena):
-    arena.stats()
     arena.check()
     p = arena.realloc(arena.malloc(8), 100)
     arena.view(p)
