@@ -39,16 +39,16 @@ def test_1_hot_paths_need_no_cold_module():
     finally:
         micropython.heap_unlock()
     if on_micropython():
-        assert not _loaded("_arenacold") and not _loaded("_corecold")
-    assert a.stats()["live_blocks"] == 0         # the first cold call loads them
+        assert not _loaded("_arenareport") and not _loaded("_arenacold") and not _loaded("_corecold")
+    assert a.stats()["live_blocks"] == 0         # the first cold call loads what it needs
     assert len(a.map(32)) == 32
     if on_micropython():
-        assert _loaded("_arenacold")
-        # a report's stats() and map() read the arena through the core's ld alone
-        assert not _loaded("_corecold")
+        # a report's stats() and map(): their own module, reading the arena through C.ld
+        assert _loaded("_arenareport")
+        assert not _loaded("_arenacold") and not _loaded("_corecold") and not _loaded("audit")
     p = a.malloc(50)                             # a heap block: view() is its asked length
     assert len(a.view(p)) == 50 and a.size_of(p) >= 50
-    assert _loaded("_corecold")
+    assert _loaded("_arenacold") and _loaded("_corecold")
     a.free(p)
     a.check()
 

@@ -5,9 +5,10 @@ the arena exists (they run under micropython.heap_lock(), so also from a hard
 IRQ handler).  On a plain arena they are the core's native closures themselves
 (_core.bind_heap / _corepart.bind_partition), installed as instance attributes; debug,
 trace and lock= arenas wrap them in methods of _arenacold.py, which, like
-stats, check, map, view and realloc, load on first use (Arena.__getattr__)
-and may allocate: they are for normal code.  Debug mode's guard and poison
-checks (_debug.py) load with them, for debug arenas only.
+check, view and realloc (and stats and map, which a report needs:
+_arenareport.py), load on first use (Arena.__getattr__) and may allocate: they
+are for normal code.  Debug mode's guard and poison checks (_debug.py) load
+with them, for debug arenas only.
 """
 
 from . import _core as C
@@ -254,17 +255,16 @@ class Arena:
         w = self._w
         return C.ld(w, _H_FREE_SIZE) - 4 * C.ld(w, _H_FREE_COUNT)
 
-    # -- everything else: _arenacold.py, loaded on first use ------------------
+    # -- everything else: _arenareport.py and _arenacold.py, loaded on first use --
 
     def __getattr__(self, name):
         # Only reached for what neither the instance nor the class has: the
-        # cold methods, until the first of them installs them all on the class.
+        # cold methods, until the first of them installs its module's on the class.
         # Special names (bool(a), print(a) probe them) never load anything.
         if name.startswith("__"):
             raise AttributeError(name)
-        from . import _arenacold
-        if name in _arenacold.METHODS:
-            _arenacold.install(Arena)
+        from . import _arenareport
+        if _arenareport.install(Arena, name):
             return getattr(self, name)
         raise AttributeError(name)
 

@@ -6,7 +6,7 @@ ones the hot paths in _core rely on.
 
 from . import _core as C
 from .errors import MemError, ERR_MEM_CORRUPT
-from ._arenacold import layout_damage      # loaded already: check() and map() are its methods
+from ._arenareport import layout_damage     # loaded already: check() runs _sound() first
 
 try:
     from micropython import const
@@ -47,11 +47,6 @@ _MIN_BLOCK = const(16)
 _PAGE_SHIFT = const(8)
 _NO_START = const(0xFF)
 _GUARD_SIZE = const(4)
-
-
-# Cell characters for map(): the majority of each cell's bytes decides.
-CELL_META, CELL_PART_USED, CELL_PART_FREE, CELL_HEAP_USED, CELL_HEAP_FREE = "#", "P", "p", "U", "."
-_CELLS = CELL_META + CELL_PART_USED + CELL_PART_FREE + CELL_HEAP_USED + CELL_HEAP_FREE
 
 
 def _corrupt(what, where=None):
@@ -186,54 +181,3 @@ def _check_guard(arena, b, v):
     bad = C.first_not(arena._buf, b + 4 + n, _GUARD_SIZE, 0xFD)
     if bad >= 0:
         _corrupt("buffer overrun: guard after block %d (%d bytes) changed" % (b + 4, n), bad)
-
-
-def _regions(arena):
-    """(start, end, cell char) for every region of the arena, in address order."""
-    w, ld = arena._w, C.ld
-    yield 0, ld(w, _H_PSTART), CELL_META
-    for part in arena.partitions:
-        d = part._d
-        bs, start, bitmap = ld(w, d + _PD_SIZE), ld(w, d + _PD_START), ld(w, d + _PD_BITMAP)
-        for i in range(ld(w, d + _PD_NBLKS)):      # (a bit test through ld, not the cold
-            used = (ld(w, (bitmap >> 2) + (i >> 5)) >> (i & 31)) & 1   # core's test_bit: see map)
-            yield start + i * bs, start + (i + 1) * bs, CELL_PART_USED if used else CELL_PART_FREE
-    b, end = ld(w, _H_HEAP_START), ld(w, _H_HEAP_END)
-    while b < end:
-        v = ld(w, b >> 2)
-        size = v & _SIZE_MASK
-        if size < _MIN_BLOCK or b + size > end:
-            break          # corrupt; check() says so, the map just stops
-        used = v & _USED
-        yield b, b + 4, CELL_HEAP_USED if used else CELL_HEAP_FREE
-        yield b + 4, b + size, CELL_HEAP_USED if used else CELL_HEAP_FREE
-        b += size
-
-
-def memory_map(arena, width=64):
-    """One line, `width` cells: '#' metadata, 'P'/'p' partition used/free, 'U'/'.' heap used/free.
-
-    Like stats(), it reads the arena through C.ld alone: a report (stats() and map()) leaves
-    the cold core (_corecold's native code, about 14 KB on a board) out of RAM."""
-    if not isinstance(width, int) or width < 1:
-        raise ValueError("map width must be a positive int")
-    size = C.ld(arena._w, _H_SIZE)
-    counts = [[0] * 5 for _ in range(width)]
-    for start, end, ch in _regions(arena):
-        kind = _CELLS.index(ch)
-        while start < end:
-            cell = start * width // size
-            cell_end = ((cell + 1) * size + width - 1) // width
-            upto = end if end < cell_end else cell_end
-            if upto <= start:
-                upto = start + 1
-            counts[cell][kind] += upto - start
-            start = upto
-    out = []
-    for c in counts:
-        best = 0
-        for k in range(1, 5):
-            if c[k] > c[best]:
-                best = k
-        out.append(_CELLS[best] if c[best] else " ")
-    return "".join(out)
