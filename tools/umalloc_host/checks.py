@@ -3,6 +3,7 @@
 Each failure is a UserError: one line that names the option and says what to do.
 """
 
+import argparse
 import os
 from pathlib import Path
 
@@ -60,3 +61,34 @@ def arena_size(n, option="--arena"):
         raise UserError("%s %d is above umalloc's limit: an arena is at most %d bytes "
                         "(offsets are 24-bit, so below 16 MiB): give a smaller %s"
                         % (option, n, MAX_ARENA - 1, option))
+
+
+def _bytes(text):
+    """65536, 64k or 1m (any sign) as bytes; UserError for anything else."""
+    t = str(text).strip().lower()
+    mult = 1
+    if t.endswith("k"):
+        t, mult = t[:-1], 1024
+    elif t.endswith("m"):
+        t, mult = t[:-1], 1024 * 1024
+    try:
+        return int(t) * mult
+    except ValueError:
+        raise UserError("%r is not a size: write bytes like 65536, 64k or 1m" % text) from None
+
+
+def parse_bytes(text):
+    """65536, 64k or 1m as bytes; UserError for anything else or a size <= 0."""
+    value = _bytes(text)
+    if value <= 0:
+        raise UserError("sizes must be positive, got %r" % text)
+    return value
+
+
+def size_option(text):
+    """argparse type for a byte count option (--arena 64k): a refusal is argparse's one line.
+    The range is the command's to check (its message names the limits)."""
+    try:
+        return _bytes(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -10,13 +10,34 @@ from . import commands
 from .errors import UserError
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrap to the terminal; an epilog written on several lines (the examples,
+    one command a line) keeps its lines."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line: what is wrong, and where the help is."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, "%s: %s (see `%s --help`)\n" % (self.prog, message, self.prog))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="umalloc",
         description="Deploy, watch and measure the umalloc allocator on MicroPython boards "
         "(or on the virtual board when no --port is given).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue

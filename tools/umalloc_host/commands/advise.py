@@ -15,9 +15,10 @@ def register(subparsers):
         "write it as layout JSON (the shape of boards/*.json 'arena', plus small_threshold and align "
         "when they differ from Arena's defaults; accepted by `umalloc sim --layout`).  The search "
         "runs hill climbs two at a time in worker processes.",
-        epilog="example:  umalloc advise churn -o churn-layout.json && umalloc sim churn --layout churn-layout.json")
+        epilog="example:  umalloc advise churn -o churn-layout.json\n"
+               "          umalloc sim churn --layout churn-layout.json")
     p.add_argument("trace", metavar="TRACE", help="trace file or sample name")
-    p.add_argument("--arena", type=int, metavar="N",
+    p.add_argument("--arena", type=checks.size_option, metavar="N",
                    help="the arena you can afford: the layout is written with this size "
                    "(error if the trace needs more, or fails at exactly this size)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the layout JSON here")

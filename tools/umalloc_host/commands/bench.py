@@ -18,8 +18,9 @@ def register(subparsers):
         "(time.ticks_us).  Worst case: the longest single op and p99.9 over --worst ops, with "
         "about 100 KB of live GC objects so that bytearray() pays for its collections.  Each part "
         "runs in a fresh interpreter (soft reset on a board).",
-        epilog="examples:  umalloc bench     umalloc bench --reps 21 --n 5000     "
-               "umalloc bench --port /dev/ttyACM0 (umalloc deployed there: `umalloc deploy`)")
+        epilog="examples:  umalloc bench\n"
+               "           umalloc bench --reps 21 --n 5000\n"
+               "           umalloc bench --port /dev/ttyACM0     (umalloc deployed there: `umalloc deploy`)")
     p.add_argument("--reps", type=int, default=9, help="repetitions; the median is reported (default 9)")
     p.add_argument("--n", type=int, default=2000, help="operations per repetition (default 2000)")
     p.add_argument("--worst", type=int, default=100000,

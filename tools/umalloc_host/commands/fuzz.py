@@ -13,8 +13,9 @@ def register(subparsers):
         "check(), stats() and map().  Every call must return normally or raise MemError.  Batches run "
         "in their own micropython process with fixed seeds, so a crash kills one batch and the same "
         "command replays it.",
-        epilog="examples:  umalloc fuzz     umalloc fuzz --trials 100000 --jobs 2     "
-        "umalloc fuzz --seed 7 --first 1200 --trials 1 --batch 1")
+        epilog="examples:  umalloc fuzz\n"
+        "           umalloc fuzz --trials 100000 --jobs 2\n"
+        "           umalloc fuzz --seed 7 --first 1200 --trials 1 --batch 1")
     p.add_argument("--trials", type=int, default=10000, help="trials in all (default 10000)")
     p.add_argument("--batch", type=int, default=1000, help="trials per micropython process (default 1000)")
     p.add_argument("--seed", type=int, default=1, help="generator seed (default 1); trial i is the same "

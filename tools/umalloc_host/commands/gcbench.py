@@ -1,23 +1,7 @@
 """`umalloc gcbench`: MicroPython's GC heap vs umalloc, same budget, on the unix port."""
 
 from .. import gcbench, simulate, traces
-from ..errors import UserError
-
-
-def parse_bytes(text):
-    t = str(text).strip().lower()
-    mult = 1
-    if t.endswith("k"):
-        t, mult = t[:-1], 1024
-    elif t.endswith("m"):
-        t, mult = t[:-1], 1024 * 1024
-    try:
-        value = int(t) * mult
-    except ValueError:
-        raise UserError("%r is not a size: write bytes like 65536, 64k or 1m" % text)
-    if value <= 0:
-        raise UserError("sizes must be positive, got %r" % text)
-    return value
+from ..checks import parse_bytes
 
 
 def register(subparsers):
@@ -35,7 +19,7 @@ def register(subparsers):
     p.add_argument("--budget", metavar="N", help="budget for the failure count (default 1.3x peak live)")
     p.add_argument("--heap-max", default="1m", metavar="N",
                    help="upper bound of the budget bisection (default 1m); a run needing more is reported as such")
-    p.add_argument("--layout", metavar="FILE", help="umalloc layout JSON (default: heap only, first fit)")
+    p.add_argument("--layout", metavar="FILE", help="umalloc layout JSON (default: heap only, good fit: Arena(size)'s defaults)")
     p.add_argument("--no-bisect", action="store_true", help="only the failure counts at --budget")
     p.set_defaults(func=run)
 

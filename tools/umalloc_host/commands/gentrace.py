@@ -14,7 +14,8 @@ def register(subparsers):
         "longlived (long-lived objects amid temporaries), netbuf (FIFO packet buffers, some grown "
         "by realloc).  %s were used to choose Arena's defaults; %s are held out."
         % (" and ".join(families.TUNING), " and ".join(families.HELD_OUT)),
-        epilog="example:  umalloc gentrace netbuf --events 100000 --seed 2 -o nb.trace && umalloc advise nb.trace")
+        epilog="example:  umalloc gentrace netbuf --events 100000 --seed 2 -o nb.trace\n"
+               "          umalloc advise nb.trace")
     p.add_argument("family", choices=families.FAMILIES)
     p.add_argument("--events", type=int, default=10000, help="number of events (default 10000)")
     p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")

@@ -17,12 +17,12 @@ def register(subparsers):
         description="Replay each trace through the real umalloc Arena (every policy asked), a "
         "power-of-two buddy allocator and a first-fit allocator with 8-byte headers (FreeRTOS "
         "heap_4 style), all given the same arena, and print failures, fragmentation and overhead.",
-        epilog="examples:  umalloc sim churn netbuf --min-arena     "
-        "umalloc sim app.trace --board pico --policy all --png cmp.png")
+        epilog="examples:  umalloc sim churn netbuf --min-arena\n"
+        "           umalloc sim app.trace --board pico --policy all --png cmp.png")
     p.add_argument("traces", nargs="+", metavar="TRACE",
                    help="trace file, or a bundled sample name (%s)"
                    % (", ".join(traces.sample_names()) or "none found"))
-    p.add_argument("--arena", type=int, metavar="N",
+    p.add_argument("--arena", type=checks.size_option, metavar="N",
                    help="arena bytes for every allocator (default: the layout's arena_size, "
                    "else 1.3x the trace's peak live bytes, plus the partitions when they would not fit)")
     src = p.add_mutually_exclusive_group()

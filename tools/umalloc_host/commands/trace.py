@@ -45,7 +45,8 @@ def register(subparsers):
         description="Run umalloc.dump_trace() on the device (the default arena, made with "
         "umalloc.init(size, trace=N)), check the lines with the trace parser and write them to -o.  "
         "Without --port a virtual board is started with umalloc copied onto it.",
-        epilog="example:  umalloc trace pull --port /dev/ttyACM0 -o app.trace && umalloc sim app.trace --min-arena")
+        epilog="example:  umalloc trace pull --port /dev/ttyACM0 -o app.trace\n"
+               "          umalloc sim app.trace --min-arena")
     pull.add_argument("--port", help="serial port of the board (default: a fresh virtual board)")
     pull.add_argument("--run", metavar="FILE", help="run this MicroPython file on the device first "
                       "(without --port and --run, a small example workload runs)")
