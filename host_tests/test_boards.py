@@ -58,7 +58,7 @@ def test_unknown_board_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("change, complaint", [
-    (lambda p: p["arena"]["partitions"].append([6, 4]), "multiple of 4"),
+    (lambda p: p["arena"]["partitions"].append([6, 4]), "any size from 7"),
     (lambda p: p["arena"].update(align=16), "align"),
     (lambda p: p["arena"].update(small_threshold=-1), "small_threshold"),
     (lambda p: p["arena"].update(arena_size=10 ** 6), "GC heap"),

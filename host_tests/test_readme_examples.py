@@ -88,3 +88,12 @@ def test_readme_examples_print_what_the_readme_shows(vm, block, tmp_path):
     shown = [">>> %s\n%s" % (src, expected) for src, expected in examples]
     ran = [">>> %s\n%s" % (src, got) for (src, _), got in zip(examples, outputs)]
     assert "\n".join(ran) == "\n".join(shown), "README.md examples on %s" % vm
+
+
+def test_every_frame_the_readme_shows_decodes():
+    # a frame line is an example too: the one codec must read it (a stale checksum is damage)
+    from umalloc.frame import decode
+    frames = [ln.strip() for ln in README.read_text().splitlines() if ln.strip().startswith("@UM1 ")]
+    assert frames
+    for line in frames:
+        assert decode(line)["seq"] >= 0, line

@@ -49,8 +49,9 @@ def validated(partitions, align):
         if not (_is_int(block_size) and _is_int(nblks)):
             raise TypeError("partition sizes must be ints, got %r" % (item,))
         if block_size < 4 or (block_size % align and (align == 8 or block_size < 7)):
-            raise _refusal(112, "block_size %d: must be a multiple of %d (>= 4), or any size >= 7 "
-                           "with align=4" % (block_size, align))
+            raise _refusal(112, ("block_size %d: with align=8 it must be a multiple of 8"
+                                 if align == 8 else "block_size %d: must be 4, or any size from 7 up")
+                           % block_size)
         if nblks < 2:
             raise _refusal(111, "a partition needs >= 2 blocks, got %d" % nblks)
         if block_size >= MAX_ARENA or nblks >= MAX_ARENA:
