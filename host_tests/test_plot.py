@@ -3,9 +3,12 @@
 import json
 import struct
 
+import pytest
+
 from umalloc import frame
 from umalloc_host import framebench
 from umalloc_host.cli import main
+from umalloc_host.errors import UserError
 from umalloc_host.monitor import watch
 from umalloc_host.plot import failure_times, pick_instants
 
@@ -56,6 +59,9 @@ def test_failures_and_instants_come_from_the_log(tmp_path):
     assert len(fails) == rises
     assert pick_instants(ts, []) == [0, 60, 119]
     assert pick_instants(ts, [3.0]) == [60]
+    for outside in (-5, ts[-1] + 1):      # past either end: one line, not the last frame again
+        with pytest.raises(UserError, match="the log spans"):
+            pick_instants(ts, [outside])
 
 
 def test_plot_errors_are_one_line(tmp_path, capsys):

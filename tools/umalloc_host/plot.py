@@ -66,6 +66,10 @@ def pick_instants(ts, at):
     if not at:
         idx = sorted({0, len(ts) // 2, len(ts) - 1})
         return idx
+    late = [a for a in at if not ts[0] <= a <= ts[-1]]
+    if late:     # the nearest frame would be the first or last one again, silently
+        raise UserError("--at %g: the log spans %g to %g s; give times inside it"
+                        % (late[0], ts[0], ts[-1]))
     return [min(range(len(ts)), key=lambda i: abs(ts[i] - a)) for a in at]
 
 
