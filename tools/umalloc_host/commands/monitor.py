@@ -17,7 +17,7 @@ def register(subparsers):
                     "'disconnected' and reconnects when the port returns.  Ctrl-C ends it.",
         epilog="examples:  umalloc monitor --port /dev/ttyACM0 --log run.jsonl\n"
                "           umalloc monitor --reset          (the running `umalloc vboard`; run its main.py)\n"
-               "           MICROPYPATH=lib micropython app.py | umalloc monitor --input -\n"
+               "           MICROPYPATH=lib .venv/bin/micropython app.py | umalloc monitor --input -\n"
                "           umalloc monitor --bench-parse    (frame sizes, host parse rate)")
     p.add_argument("--port", "-p", help="serial port (default: the running virtual board)")
     p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
