@@ -54,7 +54,7 @@ def test_import_rows_check_each_kind_against_its_goal():
     assert imports == {"mpy": ("/lib/umalloc/__init__.mpy", 26960, 944),
                        "frozen": ("umalloc/__init__.py", 3616, 928)}
     rows = speedbench.import_table(imports)
-    assert rows[0] == ("import umalloc (.mpy in /lib)", "26960", "<= 10240", "MISSED by 2.63x")
+    assert rows[0] == ("import umalloc (.mpy in /lib)", "26960", "<= 10240", "MISSED by 2.63x (16720 B)")
     assert rows[2] == ("  together", "27904", "", "")
     assert rows[3] == ("import umalloc (frozen)", "3616", "<= 4096", "ok")
     assert len(rows) == 6

@@ -79,6 +79,40 @@ def test_watch_logs_every_frame_as_jsonl_and_csv(tmp_path):
     assert text.count("free=") == 30
 
 
+def test_a_second_run_appends_to_the_csv_without_a_second_header(tmp_path):
+    frames = _frames(6)
+    for part in (frames[:3], frames[3:]):            # two monitor runs, the same board layout
+        watch(iter(part), csv_path=tmp_path / "run.csv", title="t",
+              console=Console(file=io.StringIO(), force_terminal=False))
+    csv_lines = (tmp_path / "run.csv").read_text().splitlines()
+    assert len(csv_lines) == 7 and sum(ln.startswith("t,") for ln in csv_lines) == 1
+
+
+def test_monitor_says_when_no_frame_arrived(tmp_path, capsys):
+    quiet = tmp_path / "quiet.txt"
+    quiet.write_text("just text from a board that runs no Reporter\n")
+    assert main(["monitor", "--input", str(quiet), "--plain"]) == 0
+    err = capsys.readouterr().err
+    assert "no frames arrived" in err and "--app" in err
+
+
+def test_a_second_virtual_board_stopping_gives_the_port_file_back_to_the_first(tmp_path, monkeypatch):
+    import umalloc_host.serialsource as ss
+    from umalloc_host.commands.vboard import _announce, _withdraw
+    port_file = tmp_path / "vboard.port"
+    monkeypatch.setattr(ss, "VBOARD_PORT_FILE", port_file)
+    first, second = tmp_path / "pts-first", tmp_path / "pts-second"   # stand-ins for pty nodes
+    first.write_text("")
+    second.write_text("")
+    a = _announce(str(first))
+    b = _announce(str(second))
+    assert port_file.read_text().strip() == str(second)
+    _withdraw(b, str(second))
+    assert port_file.read_text().strip() == str(first)    # the first still runs: announced again
+    _withdraw(a, str(first))
+    assert not port_file.exists()
+
+
 def test_live_view_draws_figures_bars_map_and_output():
     frames = _frames(12)
     out = io.StringIO()

@@ -1,11 +1,14 @@
 """`umalloc trace pull` from a fresh virtual board, and its checks on what comes back."""
 
+import shutil
+
 import pytest
 
-from umalloc_host import traces
+from umalloc_host import LIB_DIR, traces
 from umalloc_host.cli import main
 from umalloc_host.commands.trace import extract
 from umalloc_host.errors import UserError
+from umalloc_host.vboard import VirtualBoard
 
 
 def test_pull_from_the_virtual_board(tmp_path, capsys):
@@ -21,6 +24,23 @@ def test_pull_from_the_virtual_board(tmp_path, capsys):
     assert t.events == [("a", 0, 100), ("a", 1, 101), ("a", 2, 102), ("a", 3, 103), ("a", 4, 104),
                         ("f", 1, 0), ("r", 2, 300)]
     assert "peak live" in capsys.readouterr().out
+
+
+def test_pull_with_run_on_a_board_starts_from_a_fresh_interpreter(tmp_path, capsys):
+    # the same --run twice on one board gives the same trace (the second run does not find
+    # the first one's arena still holding its RAM)
+    workload = tmp_path / "app.py"
+    workload.write_text("import umalloc\n"
+                        "a = umalloc.init(96 * 1024, partitions=(), trace=16)\n"
+                        "a.free(a.malloc(100))\n")
+    with VirtualBoard() as vb:
+        shutil.copytree(LIB_DIR / "umalloc", vb.root + "/lib/umalloc",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for n in (1, 2):
+            out = tmp_path / ("run%d.trace" % n)
+            assert main(["trace", "pull", "--port", vb.port, "--run", str(workload), "-o", str(out)]) == 0
+    assert traces.load(str(tmp_path / "run1.trace")).events == traces.load(str(tmp_path / "run2.trace")).events
+    assert capsys.readouterr().out.count("wrote ") == 2
 
 
 def test_extract_explains_what_is_missing():

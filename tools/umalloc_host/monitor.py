@@ -138,14 +138,27 @@ CSV_HEAP = ("seq", "ms", "free", "used", "largest_free", "free_fragments", "frag
             "min_ever_free", "fail", "fail_fragmented", "live_blocks")
 
 
+def _csv_layout(path):
+    """The partition block sizes of the last header in an existing CSV (None: no header yet),
+    so that appending frames of the same layout writes no second header."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            heads = [row for row in csv.reader(f) if row and row[0] == "t"]
+    except OSError:
+        return None
+    if not heads:
+        return None
+    return tuple(int(c[1:-len("_nfree")]) for c in heads[-1] if c[:1] == "p" and c.endswith("_nfree"))
+
+
 class FrameLog:
     """JSONL (one frame a line, with host time "t") and/or CSV, flushed line by line."""
 
     def __init__(self, log_path=None, csv_path=None):
         self._jsonl = open(log_path, "a", encoding="utf-8") if log_path else None
+        self._csv_parts = _csv_layout(csv_path) if csv_path else None
         self._csv_file = open(csv_path, "a", newline="", encoding="utf-8") if csv_path else None
         self._csv = csv.writer(self._csv_file) if self._csv_file else None
-        self._csv_parts = None
 
     def write(self, frame, t):
         if self._jsonl:

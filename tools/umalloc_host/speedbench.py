@@ -100,9 +100,14 @@ def run_board(port, reps, n, worst=0, progress=None):
             try:
                 outs.append(_checked(phase, board.exec(code, timeout=1200)))
             except DeviceError as exc:
-                raise UserError("the benchmark's %s phase failed on %s (%s): deploy the current "
-                                "umalloc with `umalloc deploy --port %s` and run it again"
-                                % (phase, port, exc.exception_line, port)) from None
+                hint = ("a boot.py that reserves an arena at every reset (`umalloc deploy --app` "
+                        "writes one) leaves too little RAM: remove it (`mpremote connect %s rm "
+                        ":boot.py :main.py`) and run it again" % port
+                        if "MemoryError" in exc.exception_line else
+                        "deploy the current umalloc with `umalloc deploy --port %s` and run it "
+                        "again" % port)
+                raise UserError("the benchmark's %s phase failed on %s (%s): %s"
+                                % (phase, port, exc.exception_line, hint)) from None
     finally:
         board.close()
     return "\n".join(outs)
@@ -256,7 +261,8 @@ def import_table(imports, firsts=None):
             continue
         _, imported, arena = imports[kind]
         goal = IMPORT_GOALS.get(kind)
-        verdict = "" if goal is None else ("ok" if imported <= goal else "MISSED by %.2fx" % (imported / goal))
+        verdict = "" if goal is None else ("ok" if imported <= goal else
+                                           "MISSED by %.2fx (%d B)" % (imported / goal, imported - goal))
         rows.append(("import umalloc (%s)" % IMPORT_KINDS[kind], "%d" % imported,
                      "<= %d" % goal if goal else "", verdict))
         rows.append(("  first Arena(4096), beyond its buffer", "%d" % arena, "", ""))

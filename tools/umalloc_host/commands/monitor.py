@@ -70,4 +70,7 @@ def run(args):
     print("monitor: %d frames, %d damaged, %d lost, %d text lines%s"
           % (summary["frames"], summary["bad_frames"], summary["lost"], summary["text_lines"],
              (", log %s" % args.log) if args.log else ""), file=sys.stderr)
+    if not summary["frames"] and not summary["bad_frames"]:
+        print("monitor: no frames arrived: is a Reporter running there? (`umalloc deploy --port P "
+              "--app` installs one as main.py; --reset runs it)", file=sys.stderr)
     return 0

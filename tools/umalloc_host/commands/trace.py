@@ -93,6 +93,10 @@ def run_pull(args):
     if args.port:
         board = Board(args.port)
         try:
+            if code is not None:
+                # the file runs in a fresh interpreter (boot.py runs, main.py not: raw REPL),
+                # not beside what ran before, so the same pull gives the same trace again
+                board.reset()
             lines = pull(board, code)
         finally:
             board.close()

@@ -102,19 +102,29 @@ def run_qemu(args):
 
 
 def _announce(port):
-    """Write the port where `umalloc monitor` (and friends) look for a running virtual board."""
+    """Write the port where `umalloc monitor` (and friends) look for a running virtual board.
+
+    Returns (file, the port it named before): a board already running keeps its place."""
     from ..serialsource import VBOARD_PORT_FILE as path
     try:
+        before = path.read_text().strip() if path.exists() else ""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(port + "\n")
     except OSError:
         return None      # only a convenience: the port is printed anyway
-    return path
+    return path, before
 
 
-def _withdraw(path, port):
+def _withdraw(announced, port):
+    """Take this board's port back out; a board announced before it, still running, returns."""
+    if announced is None:
+        return
+    path, before = announced
     try:
-        if path is not None and path.read_text().strip() == port:
-            path.unlink()
+        if path.read_text().strip() == port:
+            if before and before != port and os.path.exists(before):
+                path.write_text(before + "\n")
+            else:
+                path.unlink()
     except OSError:
         pass
