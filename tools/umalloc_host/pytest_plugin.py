@@ -65,6 +65,10 @@ def pytest_configure(config):
         raise pytest.UsageError("--board-timeout must be a positive number of seconds")
 
 
+# sys.platform of MicroPython's unix port (the virtual board) and of its QEMU port
+VIRTUAL_PLATFORMS = ("linux", "darwin", "qemu")
+
+
 def _uses_board(item):
     return any(name in BOARD_FIXTURES for name in getattr(item, "fixturenames", ()))
 
@@ -75,18 +79,27 @@ def pytest_collection_modifyitems(session, config, items):
     for item in wanted:
         item.add_marker(pytest.mark.board)
     port = config.getoption("port")
+    reason = None
     if not port:
         reason = "needs real silicon: running on the virtual board (pass --port to use a board)"
+    elif wanted or any(item.get_closest_marker("hardware") for item in items):
+        # One clear error before any test runs, not the same one per test; and what the port
+        # leads to: a virtual board (the unix port, or QEMU) behind a --port is no silicon either
+        from .board import Board
+        try:
+            board = Board(port, baud=config.getoption("baud"), timeout=config.getoption("board_timeout"))
+            try:
+                platform = board.eval("__import__('sys').platform")
+            finally:
+                board.close()
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if platform in VIRTUAL_PLATFORMS:
+            reason = "needs real silicon: %s is a virtual board (sys.platform %r)" % (port, platform)
+    if reason:
         for item in items:
             if item.get_closest_marker("hardware"):
                 item.add_marker(pytest.mark.skip(reason=reason))
-    elif wanted:
-        # One clear error before any test runs, not the same one per test.
-        from .board import Board
-        try:
-            Board(port, baud=config.getoption("baud"), timeout=config.getoption("board_timeout")).close()
-        except UserError as exc:
-            raise pytest.UsageError(str(exc)) from None
 
 
 class _Session:
