@@ -64,6 +64,16 @@ def test_failures_and_instants_come_from_the_log(tmp_path):
             pick_instants(ts, [outside])
 
 
+def test_a_piped_log_is_drawn_on_the_device_clock():
+    # captured output piped into the monitor: every frame arrives at once on the host, but
+    # the device's ms clock moved on, and that is the time axis then
+    from umalloc_host.plot import times
+    frames = [{"t": 12.5, "ms": 1000 + 250 * k} for k in range(5)]
+    assert times(frames) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    live = [{"t": 12.5 + 0.3 * k, "ms": 1000 + 250 * k} for k in range(5)]
+    assert times(live) == pytest.approx([0.3 * k for k in range(5)])    # host time when it moved
+
+
 def test_plot_errors_are_one_line(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "none.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err

@@ -41,12 +41,18 @@ def load_log(path):
 
 
 def times(frames):
-    """Seconds since the first frame: host receive time, else the device's ms clock."""
+    """Seconds since the first frame: host receive time, else the device's ms clock.
+
+    The device's clock also when the host times collapse (a log of captured output piped in
+    at once: every frame arrived in the same instant) while the device's moved forward."""
+    m0 = frames[0]["ms"]
+    device = [(f["ms"] - m0) / 1000 for f in frames]
     if all("t" in f for f in frames):
         t0 = frames[0]["t"]
-        return [f["t"] - t0 for f in frames]
-    m0 = frames[0]["ms"]
-    return [(f["ms"] - m0) / 1000 for f in frames]
+        host = [f["t"] - t0 for f in frames]
+        if host[-1] > 0 or not device[-1] > 0:
+            return host
+    return device
 
 
 def failure_times(frames, ts):
