@@ -259,9 +259,8 @@ def install(cls):
 
 def prepare(arena):
     """A debug, trace or lock= arena: its methods installed, a debug arena's checks set up."""
-    install(Arena)
-    from ._arenareport import install as install_report
-    install_report(Arena, "stats")     # (all cold methods: none loads later, under heap_lock())
+    from ._arenareport import install as install_every
+    install_every(Arena)               # its methods and this module's: none loads later, under heap_lock()
     C.owner                            # and the cold core, which these methods use
     if arena._debug:
         from ._debug import Checks

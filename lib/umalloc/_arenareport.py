@@ -200,7 +200,8 @@ METHODS = ("_sound", "_free_blocks", "_largest_free", "stats", "_stats", "map")
 
 def install(cls, name=None):
     """Put these methods on Arena (and, unless name is one of them, _arenacold's too: the
-    first use of another cold method loads it); True if name is then an Arena method."""
+    first use of another cold method loads it, and no name installs every cold method);
+    True if name is then an Arena method."""
     names = globals()
     for method in METHODS:
         setattr(cls, method, names[method])
