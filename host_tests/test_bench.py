@@ -133,14 +133,15 @@ def test_render_puts_the_three_tables_together():
 
 def test_cold_core_constants_are_the_cores_own():
     # _coreviper, _corecold and _corepart repeat _core's const() block, or the part they use,
-    # and arena, _arenainit, _arenacold, _arenareport, _debug and audit the layout words they use, as hidden _NAMEs (const only
+    # and arena, _arenabuild, _arenainit, _arenacold, _arenareport, _debug and audit the layout words they use, as hidden
+    # _NAMEs (const only
     # inlines within one module); _core's own are hidden _NAMEs too (on CPython they are
     # plain globals, which is what lets this test read them)
-    from umalloc import _arenacold, _arenainit, _arenareport, _core, _corecold, _corepart, _coreviper, _debug, \
-        arena, audit, errors
+    from umalloc import _arenacold, _arenainit, _arenabuild, _arenareport, _core, _corecold, _corepart, _coreviper, \
+        _debug, arena, audit, errors
     own = {n[1:]: getattr(_core, n) for n in vars(_core) if n[:1] == "_" and n[1:].isupper()}
     assert len(own) > 55 and own["H_PARTS"] == 25
-    for module, least in ((_coreviper, 40), (_corecold, 40), (_corepart, 15), (arena, 20),
+    for module, least in ((_coreviper, 40), (_corecold, 40), (_corepart, 15), (arena, 2), (_arenabuild, 20),
                           (_arenainit, 10), (_arenacold, 10), (_arenareport, 20), (_debug, 8), (audit, 20),
                           (errors, 0)):
         names = [n for n in vars(module) if n.lstrip("_") in own]
@@ -155,5 +156,6 @@ def test_trace_and_debug_constants_agree():
     for module in (arena, _arenacold):
         for name in ("OP_ALLOC", "OP_FAIL") + (("OP_FREE", "OP_REALLOC") if module is _arenacold else ()):
             assert getattr(module, "_" + name) == getattr(tracefmt, name), (module.__name__, name)
-    assert arena._TRACE_WORDS == _arenacold._TRACE_WORDS
-    assert arena._POISON == _debug.POISON and _debug.GUARD_BYTE == 0xFD
+    from umalloc import _arenabuild
+    assert _arenabuild._TRACE_WORDS == _arenacold._TRACE_WORDS
+    assert _arenabuild._POISON == _debug.POISON and _debug.GUARD_BYTE == 0xFD

@@ -28,10 +28,10 @@ def test_pull_from_the_virtual_board(tmp_path, capsys):
 
 def test_pull_with_run_on_a_board_starts_from_a_fresh_interpreter(tmp_path, capsys):
     # the same --run twice on one board gives the same trace (the second run does not find
-    # the first one's arena still holding its RAM)
+    # the first one's arena still holding its RAM: two of them do not fit the 192k heap)
     workload = tmp_path / "app.py"
     workload.write_text("import umalloc\n"
-                        "a = umalloc.init(96 * 1024, partitions=(), trace=16)\n"
+                        "a = umalloc.init(80 * 1024, partitions=(), trace=16)\n"
                         "a.free(a.malloc(100))\n")
     with VirtualBoard() as vb:
         shutil.copytree(LIB_DIR / "umalloc", vb.root + "/lib/umalloc",

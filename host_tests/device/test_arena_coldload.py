@@ -87,6 +87,9 @@ def test_0_special_name_probes_load_nothing():
         assert not _loaded("_corepart")
         # the C core's malloc/free leave the viper ones out of RAM
         assert _loaded("_coreviper") != _c_core()
+        # Arena()'s construction code is released when it came from a .mpy (a board's /lib)
+        assert _loaded("_arenabuild") != umalloc.__file__.endswith(".mpy")
+        assert ("_arenabuild" in umalloc.__dict__) == _loaded("_arenabuild")
 
 
 def test_0b_partition_code_loads_with_the_first_partition():

@@ -4,7 +4,7 @@ Loaded by an Arena() call with more than a size and partitions, and by the
 first refusal (with its message), not by `import umalloc`.
 """
 
-from .arena import MAX_ARENA, POLICIES, _is_int, _tables
+from .arena import MAX_ARENA, POLICIES, _is_int
 
 
 def mem_error(code, detail):
@@ -56,6 +56,7 @@ def checked(size, partitions, policy, align, buf, debug, trace, small_threshold,
 
 def too_small(size, off, blocks, gshift, align, parts):
     """Too small is a size error; name the minimum (the tables grow with the size)."""
+    from ._arenabuild import _tables     # called from there: loaded now
     least = (off + blocks + 8 + 3) & -4
     while _tables(off, least - off - blocks - 8, gshift, align)[2] + blocks > least:
         least += 4

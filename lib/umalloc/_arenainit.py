@@ -129,7 +129,8 @@ class Partition:
         self._d = desc        # word index of this partition's descriptor
         self._lock = lock if lock is not None else Nothing()
         # the C core's get/put, or _corepart's viper code, loaded with the first partition
-        self._get, self._put = C.bind_partition(arena._handle, arena._keep, desc)
+        from ._arenabuild import bind_partition      # (an Arena() call is loading it)
+        self._get, self._put = bind_partition(arena._handle, arena._keep, desc)
         if lock is None and not arena._debug:
             self.get, self.put = self._get, self._put    # no Python frame in between
 

@@ -177,53 +177,9 @@ def _size_refused(w, n):
     return size_refused(w, n)
 
 
-def handle(w):
-    """`a` for the entry points: the address of words w where viper runs, else w."""
-    if VIPER and not PORTABLE:
-        return _address(w)
-    return w
-
-
-def _irq(keep):
-    """(w, disable_irq, enable_irq) from keep; the C core masks through PRIMASK itself
-    (None, None) where the switches are machine's own."""
-    if type(keep) is not tuple:
-        return keep, None, None
-    w, dis, en = keep
-    if CCORE is not None and CCORE.PRIMASK:
-        import machine           # (a test may hand the arena stand-ins: those stay called)
-        if dis is getattr(machine, "disable_irq", None):
-            return w, None, None
-    return w, dis, en
-
-
-def bind_heap(a, keep):
-    """(malloc, free) of the arena over words w: partitions first, then the heap.
-
-    keep is the arena's word view w, or on a board (w, disable_irq, enable_irq).
-    """
-    w, dis, en = _irq(keep)
-    # _find is in this module's globals once a first / best / twoended arena asked
-    # for it (before it binds); _find_late covers a good-fit arena whose policy word
-    # was overwritten consistently with its seal
-    find = globals().get("_find", _find_late)
-    if CCORE is not None:
-        return CCORE.heap(a, w, dis, en, _refused, _size_refused, find)
-    from . import _coreviper as V
-    return V._heap_closures(a, dis, (w, en, _refused, _size_refused, find, V._remove, V._insert,
-                                     V._free_block, dis, V._find_unmasking))
-
-
-def bind_partition(a, keep, d):
-    """(get, put) of the partition whose descriptor is at word d: OSMemGet / OSMemPut."""
-    if CCORE is None:
-        from ._corepart import bind_partition
-        return bind_partition(a, keep, d)
-    w, dis, en = _irq(keep)
-    return CCORE.part(a, w, dis, en, _refused, (d - _H_PARTS) // _PD_WORDS)
-
-
 def _find_late(a, need, small):
+    """malloc's search, for a good-fit arena whose policy word was overwritten consistently
+    with its seal: loaded now (_arenabuild binds it)."""
     return __getattr__("_find")(a, need, small)
 
 
