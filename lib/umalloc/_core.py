@@ -226,20 +226,17 @@ def __getattr__(name):
     return value
 
 
-def refuse_misaligned(names, closures=()):
-    """ImportError if armv6m viper code among names' values (and closures) is not 4-aligned.
-
-    Frozen armv6m code on a 2-byte boundary misreads its 32-bit constants and long
-    jumps: refuse it at import rather than report damage that is not there (_codealign
-    checks, loaded only for frozen code: a .mpy from a filesystem is loaded into 4-aligned RAM).
-    """
-    if not VIPER or PORTABLE or globals().get("_NO_CCORE"):   # no viper code (_portable)
-        return
+# Frozen armv6m viper code on a 2-byte boundary misreads its 32-bit constants and long jumps:
+# when CHECK_ALIGN is true, _coreviper, _corepart and _corecold refuse it at import (their
+# refuse() call loads _codealign only then).  True on an armv6m build (sys.implementation._mpy)
+# running the package frozen: frozen names are relative, and a .mpy read from a filesystem
+# ("/lib/...") is loaded into 4-aligned RAM.  Worked out once, here (before the viper core's
+# import below): module-level code leaves RAM after the import.
+CHECK_ALIGN = False
+if VIPER and not globals().get("_NO_CCORE"):      # (_portable: no viper code)
     import sys
-    # armv6m, and not read from a filesystem ("/lib/..."): frozen names are relative
-    if (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 == 4 and names.get("__file__", "")[:1] != "/":
-        from ._codealign import refuse
-        refuse(names, closures)
+    CHECK_ALIGN = (getattr(sys.implementation, "_mpy", 0) >> 10) & 15 == 4 and __file__[:1] != "/"
+    del sys
 
 
 # _portable runs this source as plain Python (no C core: its words are not a buffer)
@@ -253,3 +250,4 @@ elif not globals().get("_NO_CCORE"):
     from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, \
         _address, header_seal, part_seal, seal_layout
 del _load_ccore     # used once: its code leaves RAM
+

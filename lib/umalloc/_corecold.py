@@ -16,7 +16,7 @@ except ImportError:
     from ._shim import micropython, const, ptr32, ptr8, uint
 
 from ._core import _insert, _remove, _free_block, ld   # shared with the hot side
-from ._core import refuse_misaligned
+from ._core import CHECK_ALIGN
 
 # _find: the best-fit and two-ended searches.  malloc reaches it as a global of
 # _core: Arena() of those policies asks _core for it first, and _core.__getattr__
@@ -434,4 +434,7 @@ def _find(w, need: int, small: int) -> int:
 NAMES = ("parity", "seal", "test_bit", "_is_start", "_page_start", "_page_unstart", "heap_block",
          "_used_above", "heap_resize", "owner", "first_not", "move", "popcount", "_find")
 
-refuse_misaligned(globals())               # the same guard as at the end of _core.py
+if CHECK_ALIGN:      # frozen armv6m code: refused at import if misaligned (see _core)
+    from ._codealign import refuse
+    refuse(globals(), ())
+    del refuse       # (its module leaves RAM)

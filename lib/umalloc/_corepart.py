@@ -33,7 +33,7 @@ try:
 except ImportError:
     from ._shim import micropython, const, SizeOk as _Mask, words_at as uint, words_ptr as ptr32
 
-from ._core import _refused, refuse_misaligned
+from ._core import _refused, CHECK_ALIGN
 
 # _core's constants (see the note above).
 H_IRQ = const(24)          # 1: the core masks interrupts around its updates (a board)
@@ -176,4 +176,7 @@ def _closures(a, m, t, dis):
     return get, put
 
 
-refuse_misaligned(globals(), _closures(0, 0, None, None))
+if CHECK_ALIGN:      # frozen armv6m code: refused at import if misaligned (see _core)
+    from ._codealign import refuse
+    refuse(globals(), _closures(0, 0, None, None))
+    del refuse       # (its module leaves RAM)

@@ -16,7 +16,7 @@ try:
 except ImportError:
     from ._shim import micropython, const, ptr32, ptr8, uint, SIZE_OK
 
-from ._core import refuse_misaligned
+from ._core import CHECK_ALIGN
 
 
 MAGIC = const(0x1D6A11C0)
@@ -898,4 +898,7 @@ def _heap_closures(a, dis, ext):
 
 
 
-refuse_misaligned(globals(), _heap_closures(0, None, None))
+if CHECK_ALIGN:      # frozen armv6m code: refused at import if misaligned (see _core)
+    from ._codealign import refuse
+    refuse(globals(), _heap_closures(0, None, None))
+    del refuse       # (its module leaves RAM)
