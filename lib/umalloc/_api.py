@@ -4,7 +4,8 @@ The default arena that init() makes, the functions that act on it, and the
 names that live in other modules (Partition, POLICIES, report, Reporter).
 """
 
-from .arena import Arena, Partition, POLICIES
+from .arena import Arena, POLICIES
+from ._arenainit import Partition
 
 _default = None
 

@@ -125,10 +125,3 @@ class Arena:
             return getattr(self, name)
         raise AttributeError(name)
 
-
-def __getattr__(name):
-    # Partition lives with the rest of Arena() beyond Arena(size): loaded on first use
-    if name == "Partition":
-        from ._arenainit import Partition
-        return Partition
-    raise AttributeError(name)
