@@ -222,7 +222,7 @@ def _layout(self, size, parts, policy, align, trace, small):
         C._insert(w, heap_start, hsize)
         if self._debug:
             C.fill(self._buf, heap_start + 12, hsize - 16, _POISON)
-    C.st(w, _H_MIN_FREE, self._heap_free())
+    C.st(w, _H_MIN_FREE, C.ld(w, _H_FREE_SIZE) - 4 * C.ld(w, _H_FREE_COUNT))   # usable free
     C.seal_layout(w)
 
 

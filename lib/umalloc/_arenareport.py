@@ -117,7 +117,7 @@ def _stats(self):
     self._sound()
     w = self._w
     largest = self._largest_free()
-    free = self._heap_free()
+    free = C.ld(w, _H_FREE_SIZE) - 4 * C.ld(w, _H_FREE_COUNT)    # usable: headers left out
     heap_size = C.ld(w, _H_HEAP_END) - C.ld(w, _H_HEAP_START)
     return {
         "arena_size": C.ld(w, _H_SIZE),

@@ -27,8 +27,6 @@ except ImportError:
 
 # The layout words this module reads: _core's constants (const() inlines only a module's
 # own; a hidden _NAME keeps no global in RAM; host_tests/test_bench.py checks them).
-_H_FREE_SIZE = const(7)
-_H_FREE_COUNT = const(8)
 _H_FAIL = const(10)
 
 MAX_ARENA = 0x1000000          # offsets must fit the 24-bit size field
@@ -46,11 +44,10 @@ _OP_FAIL = const(4)
 class Nothing:
     """A context manager that does nothing (no interrupts to mask, no lock asked for)."""
 
-    def __enter__(self):
+    def __exit__(self, exc_type=None, exc=None, tb=None):    # (no *args: a tuple per call)
         pass
 
-    def __exit__(self, exc_type, exc, tb):
-        pass
+    __enter__ = __exit__    # one function: on a board its code is RAM
 
 
 def _is_int(x):
@@ -85,9 +82,6 @@ class Arena:
             self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
         return p
 
-    def _count_fail(self):
-        w = self._w
-        C.st(w, _H_FAIL, C.ld(w, _H_FAIL) + 1)
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
         if not (_is_int(n) and _is_int(size)) or n < 0 or size < 0:
@@ -95,7 +89,8 @@ class Arena:
             calloc_refused(n, size)
         with self._lock:
             if size and n > (MAX_ARENA - 1) // size:   # checked before multiplying: no big ints
-                self._count_fail()
+                w = self._w                            # a failure, like no room
+                C.st(w, _H_FAIL, C.ld(w, _H_FAIL) + 1)
                 if self._trace:
                     self._record(_OP_FAIL, 0, 0, 0)
                 return None
@@ -104,13 +99,6 @@ class Arena:
             if p:
                 C.fill(self._buf, p, total, 0)
             return p
-
-
-    # -- figures -----------------------------------------------------------
-
-    def _heap_free(self):
-        w = self._w
-        return C.ld(w, _H_FREE_SIZE) - 4 * C.ld(w, _H_FREE_COUNT)
 
     # -- everything else: _arenareport.py and _arenacold.py, loaded on first use --
 
