@@ -216,12 +216,24 @@ static inline uint8_t *um_page(uint32_t *h, I pg) {
     return (uint8_t *)h + LD(H_PAGES) + pg;
 }
 
+// The size in block x's header word v when the header holds up: even parity, bit 30
+// clear, whole granules (gm: granule - 1), at least MIN_BLOCK, ending inside the heap
+// (by end); else 0.  (Each caller adds its own checks; a failure here names x.)
+static I um_block_size(I v, I x, I gm, I end) {
+    I size = v & SIZE_MASK;
+    if (((um_parity(v) | (v >> 30)) & 1) || size < MIN_BLOCK || (size & gm) || x + size > end) {
+        return 0;
+    }
+    return size;
+}
+
 // 1 when b (inside the heap, on a granule) is a block start, 0 when not; <0 when a header
 // on the walk from its page's first start is damaged (at most 16 headers: O(1))
 static I um_is_start(uint32_t *h, I b) {
     I start = LD(H_HEAP_START);
     I end = LD(H_HEAP_END);
     I gshift = LD(H_GRAN_SHIFT);
+    I gm = BIT(gshift) - 1;
     I pg = (b - start) >> PAGE_SHIFT;
     I x = *um_page(h, pg);
     if (x == NO_START) {
@@ -229,10 +241,8 @@ static I um_is_start(uint32_t *h, I b) {
     }
     x = start + (pg << PAGE_SHIFT) + (x << gshift);
     while (x < b) {
-        I v = LD(x >> 2);
-        I size = v & SIZE_MASK;
-        if (((um_parity(v) | (v >> 30)) & 1) || size < MIN_BLOCK || ((size >> gshift) << gshift) != size
-            || x + size > end) {
+        I size = um_block_size(LD(x >> 2), x, gm, end);
+        if (size == 0) {
             return 0 - CORRUPT_AT - x;
         }
         x += size;
@@ -266,6 +276,14 @@ static inline void um_page_unstart(uint32_t *h, I s, I e) {
     }
 }
 
+// The block below block start t (unless t is the heap's end) went from free to used or
+// back: t's header flips PREV_FREE, and the parity bit with it.
+static void um_below_changed(uint32_t *h, I t) {
+    if (t < LD(H_HEAP_END)) {
+        ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
+    }
+}
+
 // -- the heap's helpers (_core._free_block, _links_ok, _insert, _remove) ------------
 
 static I um_free_block(uint32_t *h, I x, I at) {
@@ -276,11 +294,8 @@ static I um_free_block(uint32_t *h, I x, I at) {
         return 0 - CORRUPT_AT - at;
     }
     I v = LD(x >> 2);
-    I size = v & SIZE_MASK;
-    if ((v & FREE_BAD) || size < MIN_BLOCK || (size & gm) || x + size > end) {
-        return 0 - CORRUPT_AT - x;
-    }
-    if (um_parity(v) & 1) {
+    I size = um_block_size(v, x, gm, end);
+    if (size == 0 || (v & FREE_BAD)) {
         return 0 - CORRUPT_AT - x;
     }
     if (LD(((x + size) >> 2) - 1) != size) {
@@ -693,14 +708,12 @@ static MP_NOINLINE I um_malloc(um_obj_t *o, um_irq_t s, I want, I *out) {
             }
             I gm = gran - 1;
             I v = LD(b >> 2);
-            size = v & SIZE_MASK;
-            I x = um_parity(v);
+            size = um_block_size(v, b, gm, last + MIN_BLOCK);
+            I x;
             c = bc;
             if ((b - start) & gm) {
                 r = 0 - CORRUPT_AT - at;
-            } else if ((v & FREE_BAD) || (x & 1) || size < MIN_BLOCK || (size & gm)
-                       || b + size > last + MIN_BLOCK
-                       || LD(((b + size) >> 2) - 1) != size) {
+            } else if (size == 0 || (v & FREE_BAD) || LD(((b + size) >> 2) - 1) != size) {
                 r = 0 - CORRUPT_AT - b;
             } else if (c < 0) {
                 c = um_class(size);
@@ -737,10 +750,7 @@ static MP_NOINLINE I um_malloc(um_obj_t *o, um_irq_t s, I want, I *out) {
                     nb = b;
                     b = b + rest;
                     flags = USED | PREV_FREE;
-                    t = b + need;
-                    if (t < LD(H_HEAP_END)) {
-                        ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
-                    }
+                    um_below_changed(h, b + need);
                     um_page_start(h, b);    // the new block start
                 } else {
                     um_page_start(h, nb);
@@ -756,10 +766,7 @@ static MP_NOINLINE I um_malloc(um_obj_t *o, um_irq_t s, I want, I *out) {
                 size = need;
             } else {
                 um_remove(h, b, size);
-                t = b + size;
-                if (t < LD(H_HEAP_END)) {
-                    ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
-                }
+                um_below_changed(h, b + size);
             }
             if (r == 0) {
                 I v = size | flags | ((size - 4 - want) << SLACK_SHIFT);
@@ -803,6 +810,7 @@ static MP_NOINLINE I um_free(uint32_t *h, I q) {
         I b = q - 4;
         I end = LD(H_HEAP_END);
         I gshift = LD(H_GRAN_SHIFT);
+        I gm = BIT(gshift) - 1;
         I v = 0;
         I size = 0;
         x = 0;
@@ -816,11 +824,9 @@ static MP_NOINLINE I um_free(uint32_t *h, I q) {
             }
             if (x > 0) {
                 v = LD(b >> 2);
-                size = v & SIZE_MASK;
-                x = um_parity(v) | (v >> 30);
+                size = um_block_size(v, b, gm, end);
                 r = 0 - CORRUPT_AT - b;
-                if ((x & 1) == 0 && size >= MIN_BLOCK && b + size <= end
-                    && (size >> gshift) << gshift == size) {
+                if (size) {
                     r = E_DOUBLE;
                     if (v & USED) {
                         r = 0;
@@ -838,10 +844,8 @@ static MP_NOINLINE I um_free(uint32_t *h, I q) {
             if ((x & 1) || (t & PREV_FREE)) {
                 r = 0 - CORRUPT_AT - nb;
             } else if ((t & USED) == 0) {   // _free_block(a, nb, nb) written out, but for the
-                nsize = t & SIZE_MASK;      // walk: b is a block start, so nb is one
-                I gm = BIT(gshift) - 1;
-                if ((t & FREE_BAD) || nsize < MIN_BLOCK || (nsize & gm) || nb + nsize > end
-                    || LD(((nb + nsize) >> 2) - 1) != nsize) {
+                nsize = um_block_size(t, nb, gm, end);   // walk: b is a block start, so nb is one
+                if (nsize == 0 || (t & FREE_BAD) || LD(((nb + nsize) >> 2) - 1) != nsize) {
                     r = 0 - CORRUPT_AT - nb;
                     nsize = 0;
                 }
@@ -895,8 +899,8 @@ static MP_NOINLINE I um_free(uint32_t *h, I q) {
             }
         }
         if (r == 0) {                       // the lists agree: now the page index and flags
-            if (nb < end && nsize == 0) {
-                ST(nb >> 2, LD(nb >> 2) ^ (PREV_FREE | PARITY));
+            if (nsize == 0) {
+                um_below_changed(h, nb);
             }
             if (old) {                      // the starts the merge removed; b + size ends it
                 um_page_unstart(h, q - 4, b + size);
