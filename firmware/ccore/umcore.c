@@ -445,25 +445,11 @@ static void um_relink(uint32_t *h, I old, I nb, I size, I head) {
     um_link(h, nb, size, LD((old >> 2) + 1), LD((old >> 2) + 2), head);
 }
 
-// The header words the seal covers: all but the magic, the statistics and the trace's
-// position (which change), and the seal itself.
-#define SEALED_WORDS (BIT(H_SIZE) | BIT(H_NPARTS) | BIT(H_HEAP_START) | BIT(H_HEAP_END) \
-                      | BIT(H_CLASSES) | BIT(H_NCLASSES) | BIT(H_POLICY) | BIT(H_SMALL) | BIT(H_DEBUG) \
-                      | BIT(H_PAGES) | BIT(H_TRACE) | BIT(H_TRACE_CAP) | BIT(H_GRAN_SHIFT) | BIT(H_PSTART) \
-                      | BIT(H_IRQ))
-
+// (written out, not a loop over the sealed words: malloc and free check it on every call)
 static I um_header_seal(uint32_t *h) {      // _core.header_seal
-    I x = MAGIC;
-    for (I i = H_SIZE; i <= H_IRQ; i++) {
-        if ((SEALED_WORDS >> i) & 1) {
-            x ^= LD(i);
-        }
-    }
-    return x;
-}
-
-static inline I um_header_seal_ok(uint32_t *h) {
-    return um_header_seal(h) == LD(H_SEAL);
+    return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
+           ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_PAGES) ^ LD(H_TRACE)
+           ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ) ^ MAGIC;
 }
 
 // A malloc size / free, put pointer that is not a small int inside mask: viper's
@@ -489,13 +475,17 @@ static inline bool um_ptr_ok(mp_obj_t p, I mask) {
 // -- a partition's OSMemGet / OSMemPut, once its descriptor's seal checked out ---------
 // (malloc and Partition.get take a block this way, free and Partition.put return one)
 
-static I um_part_seal(uint32_t *pd, I irq) {   // _core.part_seal, pd = the descriptor's words
+static I um_part_seal(uint32_t *h, I d) {   // _core.part_seal of the descriptor at word d
+    uint32_t *pd = h + d;
     return (I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
-           ^ ((I)pd[PD_SHIFT] & 31) ^ irq ^ PD_KEY;
+           ^ ((I)pd[PD_SHIFT] & 31) ^ LD(H_IRQ) ^ PD_KEY;
 }
 
-static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
-    return um_part_seal(pd, irq) == ((I)pd[PD_SHIFT] >> 5);
+// 0 when the seal over the layout words every check relies on holds: the header's
+// (k = 0), or that of the partition descriptor at word k; else the damage code naming it.
+static I um_seal_damage(uint32_t *h, I k) {
+    bool ok = k ? um_part_seal(h, k) == (LD(k + PD_SHIFT) >> 5) : um_header_seal(h) == LD(H_SEAL);
+    return ok ? 0 : 0 - CORRUPT_AT - (k << 2);
 }
 
 static I um_part_index(uint32_t *pd, I rel) {
@@ -573,7 +563,8 @@ static I um_find(um_obj_t *o, um_irq_t s, I need, I small) {
 // malloc's good fit (see _core.py): the first fit in the request's class, else the lowest
 // block of the smallest larger non-empty class; the free block ending the heap only when
 // no other fits (so placements do not depend on the heap's size).  The block (its class
-// in *bc), 0 when none fits, or a damage code.
+// in *bc), 0 when none fits, or a damage code.  (A call of its own: malloc keeps fewer
+// values live, and its armv6m code is smaller.)
 static MP_NOINLINE I um_good_fit(uint32_t *h, I need, I *bc) {
     I nc = LD(H_NCLASSES);
     I heads = LD(H_CLASSES) >> 2;
@@ -613,21 +604,38 @@ static MP_NOINLINE I um_good_fit(uint32_t *h, I need, I *bc) {
         t = LD(heads + nc + i) & (0 - BIT(c & 31));
     }
     while (i < nw) {
-        c = i << 5;
         while (t) {                         // the word's set bits, lowest first
-            if (t & 1) {
-                b = LD(heads + c);
-                if (b < start || b > last) {    // a class head left the heap
-                    return 0 - CORRUPT_AT - ((heads + c) << 2);
-                }
-                *bc = c;
-                if (b + (LD(b >> 2) & SIZE_MASK) != top) {
-                    return b;
-                }
-                wild = b;
+            I f = t & (0 - t);              // the lowest; its index by halving (not a loop
+            t = t ^ f;                      // over the bits: malloc's usual path comes here)
+            c = i << 5;
+            if ((f & 0xFFFF) == 0) {
+                c += 16;
+                f = f >> 16;
             }
-            t = (I)((mp_uint_t)t >> 1);
-            c += 1;
+            if ((f & 0xFF) == 0) {
+                c += 8;
+                f = f >> 8;
+            }
+            if ((f & 0xF) == 0) {
+                c += 4;
+                f = f >> 4;
+            }
+            if ((f & 3) == 0) {
+                c += 2;
+                f = f >> 2;
+            }
+            if ((f & 1) == 0) {
+                c += 1;
+            }
+            b = LD(heads + c);
+            if (b < start || b > last) {    // a class head left the heap
+                return 0 - CORRUPT_AT - ((heads + c) << 2);
+            }
+            *bc = c;
+            if (b + (LD(b >> 2) & SIZE_MASK) != top) {
+                return b;
+            }
+            wild = b;
         }
         i += 1;
         if (i < nw) {
@@ -657,13 +665,14 @@ static MP_NOINLINE I um_malloc(um_obj_t *o, um_irq_t s, I want, I *out) {
         k += PD_WORDS;
     }
     if (p) {                                // OSMemGet, once k's seal and head check out
-        if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+        r = um_seal_damage(h, k);
+        if (r == 0) {
             p = um_part_take(h, k, p);
-        } else {
-            p = 0 - CORRUPT_AT - (k << 2);
+            if (p < 0) {
+                r = p;
+            }
         }
-        if (p < 0) {
-            r = p;
+        if (r) {
             p = 0;
         }
     } else {                                // the heap, placed by the arena's policy
@@ -800,10 +809,9 @@ static MP_NOINLINE I um_free(uint32_t *h, I q) {
             k += PD_WORDS;
         }
         if (k < end && q >= LD(k + PD_START)) {   // OSMemPut, once k's seal checks out
-            if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+            r = um_seal_damage(h, k);
+            if (r == 0) {
                 r = um_part_give(h, k, q);
-            } else {
-                r = 0 - CORRUPT_AT - (k << 2);
             }
         }
     } else {                                // the heap: every check of heap_block(), then merge
@@ -934,7 +942,7 @@ static I um_get(uint32_t *h, I k, I *out) {
 
 // The work of one call, with interrupts masked: 0 or a refusal code; a result in *out.
 // (malloc and free are calls of their own: inlined here they would spill more registers.)
-static MP_NOINLINE I um_work(um_obj_t *o, um_irq_t s, I q, I *out) {
+static inline I um_work(um_obj_t *o, um_irq_t s, I q, I *out) {
     uint32_t *h = o->h;
     switch (o->kind) {
         case UM_MALLOC:
@@ -969,10 +977,10 @@ static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     } else if (kind != UM_GET && !um_ptr_ok(arg, o->m)) {   // o->m: SIZE_OK for free
         r = kind == UM_FREE ? E_ADDR : E_PBLK;
     }
-    I irq = LD(H_IRQ);
-    if (r == 0 && !(kind < UM_GET ? um_header_seal_ok(h) : um_part_seal_ok(h + k, irq))) {
-        r = 0 - CORRUPT_AT - (k << 2);
+    if (r == 0) {
+        r = um_seal_damage(h, k);
     }
+    I irq = LD(H_IRQ);
     if (r == 0) {
         um_irq_t s = { 0 };
         if (irq) {
@@ -1101,7 +1109,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(um_header_seal_obj, um_header_seal_fn);
 
 static mp_obj_t um_part_seal_fn(mp_obj_t w, mp_obj_t d) {
     uint32_t *h = um_ptr(w);
-    return um_new_int(um_part_seal(h + um_word(d), LD(H_IRQ)));
+    return um_new_int(um_part_seal(h, um_word(d)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(um_part_seal_obj, um_part_seal_fn);
 
@@ -1109,7 +1117,7 @@ static mp_obj_t um_seal_layout_fn(mp_obj_t w) {
     uint32_t *h = um_ptr(w);
     ST(H_SEAL, um_header_seal(h));
     for (I d = H_PARTS; d < H_PARTS + LD(H_NPARTS) * PD_WORDS; d += PD_WORDS) {
-        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h + d, LD(H_IRQ)) << 5));
+        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h, d) << 5));
     }
     return mp_const_none;
 }
