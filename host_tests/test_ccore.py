@@ -111,3 +111,60 @@ def test_c_and_viper_cores_leave_the_same_arena():
         same_results, same_bytes, count = line.split()
         assert (same_results, same_bytes) == ("True", "True"), option
         assert int(count) > 300
+
+
+def test_c_and_viper_cores_agree_on_damaged_arenas():
+    # random bit flips anywhere in the arena between calls: both cores refuse the same
+    # calls with the same codes and offsets, and leave the same bytes (the C core's damage
+    # checks are a translation of the viper ones, shared between calls where they agree)
+    script = (
+        "import umalloc\nfrom umalloc import _core, MemError\n"
+        "CCORE = _core.CCORE\n"
+        "def run(seed, options):\n"
+        "    state = [seed]\n"
+        "    def rnd(n):\n"
+        "        state[0] = (state[0] * 1103515245 + 12345) & 0x7FFFFFFF\n"
+        "        return (state[0] >> 8) % n\n"
+        "    a = umalloc.Arena(2048, partitions=((24, 4),), **options)\n"
+        "    part = a.partitions[0]\n"
+        "    buf = a._buf\n"
+        "    got, live = [], []\n"
+        "    for flip in range(4):\n"
+        "        for i in range(25):\n"
+        "            op = rnd(6)\n"
+        "            try:\n"
+        "                if op < 3:\n"
+        "                    p = a.malloc(rnd(160))\n"
+        "                    if p:\n"
+        "                        live.append(p)\n"
+        "                elif op == 3 and live:\n"
+        "                    p = a.free(live.pop(rnd(len(live))))\n"
+        "                elif op == 4:\n"
+        "                    p = part.get()\n"
+        "                    if p:\n"
+        "                        live.append(p)\n"
+        "                else:\n"
+        "                    p = part.put(live.pop(rnd(len(live)))) if live else None\n"
+        "            except MemError as e:\n"
+        "                p = str(e)\n"
+        "            got.append(p)\n"
+        "        off = rnd(len(buf))\n"
+        "        buf[off] ^= 1 << rnd(8)\n"
+        "    return got, bytes(buf)\n"
+        "same = refused = 0\n"
+        "for seed in range(1, 301):\n"
+        "    options = ({}, {'policy': 'first'}, {'align': 4})[seed % 3]\n"
+        "    _core.CCORE = CCORE\n"
+        "    c = run(seed, options)\n"
+        "    _core.CCORE = None\n"
+        "    v = run(seed, options)\n"
+        "    same += c == v\n"
+        "    refused += sum(1 for r in c[0] if type(r) is str and 'damaged' in r)\n"
+        "    if c != v:\n"
+        "        print('differ', seed, c[0], v[0])\n"
+        "print(same, refused)\n")
+    proc = unixport.run_code(script)
+    last = proc.stdout.splitlines()[-1:] or [proc.stderr]
+    same, refused = last[0].split()
+    assert same == "300", proc.stdout[-2000:] + proc.stderr
+    assert int(refused) > 100         # the flips did reach the checks

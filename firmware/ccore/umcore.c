@@ -190,8 +190,20 @@ static I um_floordiv(I a, I b) {
     return (I)q;
 }
 
+// Python ints in and out: one call each here (a native module reaches the runtime's
+// conversions through mp_fun_table, a longer call than this one).
+static MP_NOINLINE I um_int(mp_obj_t v) {
+    return mp_obj_get_int(v);
+}
+static MP_NOINLINE I um_word(mp_obj_t v) {         // as viper's int(): the low bits of any int
+    return mp_obj_get_int_truncated(v);
+}
+static MP_NOINLINE mp_obj_t um_new_int(I v) {
+    return mp_obj_new_int(v);
+}
+
 static mp_obj_t um_refuse(um_obj_t *o, I code, mp_obj_t p, qstr what) {
-    mp_obj_t args[3] = { mp_obj_new_int(code), p, MP_OBJ_NEW_QSTR(what) };
+    mp_obj_t args[3] = { um_new_int(code), p, MP_OBJ_NEW_QSTR(what) };
     return mp_call_function_n_kw(o->refused, 3, 0, args);
 }
 
@@ -204,12 +216,24 @@ static inline uint8_t *um_page(uint32_t *h, I pg) {
     return (uint8_t *)h + LD(H_PAGES) + pg;
 }
 
+// The size in block x's header word v when the header holds up: even parity, bit 30
+// clear, whole granules (gm: granule - 1), at least MIN_BLOCK, ending inside the heap
+// (by end); else 0.  (Each caller adds its own checks; a failure here names x.)
+static I um_block_size(I v, I x, I gm, I end) {
+    I size = v & SIZE_MASK;
+    if (((um_parity(v) | (v >> 30)) & 1) || size < MIN_BLOCK || (size & gm) || x + size > end) {
+        return 0;
+    }
+    return size;
+}
+
 // 1 when b (inside the heap, on a granule) is a block start, 0 when not; <0 when a header
 // on the walk from its page's first start is damaged (at most 16 headers: O(1))
 static I um_is_start(uint32_t *h, I b) {
     I start = LD(H_HEAP_START);
     I end = LD(H_HEAP_END);
     I gshift = LD(H_GRAN_SHIFT);
+    I gm = BIT(gshift) - 1;
     I pg = (b - start) >> PAGE_SHIFT;
     I x = *um_page(h, pg);
     if (x == NO_START) {
@@ -217,10 +241,8 @@ static I um_is_start(uint32_t *h, I b) {
     }
     x = start + (pg << PAGE_SHIFT) + (x << gshift);
     while (x < b) {
-        I v = LD(x >> 2);
-        I size = v & SIZE_MASK;
-        if (((um_parity(v) | (v >> 30)) & 1) || size < MIN_BLOCK || ((size >> gshift) << gshift) != size
-            || x + size > end) {
+        I size = um_block_size(LD(x >> 2), x, gm, end);
+        if (size == 0) {
             return 0 - CORRUPT_AT - x;
         }
         x += size;
@@ -254,6 +276,14 @@ static inline void um_page_unstart(uint32_t *h, I s, I e) {
     }
 }
 
+// The block below block start t (unless t is the heap's end) went from free to used or
+// back: t's header flips PREV_FREE, and the parity bit with it.
+static void um_below_changed(uint32_t *h, I t) {
+    if (t < LD(H_HEAP_END)) {
+        ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
+    }
+}
+
 // -- the heap's helpers (_core._free_block, _links_ok, _insert, _remove) ------------
 
 static I um_free_block(uint32_t *h, I x, I at) {
@@ -264,11 +294,8 @@ static I um_free_block(uint32_t *h, I x, I at) {
         return 0 - CORRUPT_AT - at;
     }
     I v = LD(x >> 2);
-    I size = v & SIZE_MASK;
-    if ((v & FREE_BAD) || size < MIN_BLOCK || (size & gm) || x + size > end) {
-        return 0 - CORRUPT_AT - x;
-    }
-    if (um_parity(v) & 1) {
+    I size = um_block_size(v, x, gm, end);
+    if (size == 0 || (v & FREE_BAD)) {
         return 0 - CORRUPT_AT - x;
     }
     if (LD(((x + size) >> 2) - 1) != size) {
@@ -311,6 +338,42 @@ static I um_links_ok(uint32_t *h, I b, I c) {
     return 0;
 }
 
+// Point a list place's neighbours past it: prv's next link (or the class head, word head,
+// when the place comes first) at after, nxt's previous link at before.
+static void um_point(uint32_t *h, I prv, I nxt, I head, I after, I before) {
+    if (prv) {
+        ST((prv >> 2) + 1, after);
+    } else {
+        ST(head, after);
+    }
+    if (nxt) {
+        ST((nxt >> 2) + 2, before);
+    }
+}
+
+// Free block b (size bytes) between prv and nxt in its class list (word head): its header,
+// footer and links, and its neighbours' links at it.
+static void um_link(uint32_t *h, I b, I size, I nxt, I prv, I head) {
+    ST(b >> 2, size | ((um_parity(size) & 1) << 29));
+    ST(((b + size) >> 2) - 1, size);
+    ST((b >> 2) + 1, nxt);
+    ST((b >> 2) + 2, prv);
+    um_point(h, prv, nxt, head, b, b);
+}
+
+// A block of size bytes joined (one = 1) or left (one = -1) class c's list: the free
+// totals, and the class's bit in the bitmap when the list was or is now empty (no
+// neighbours: linked is 0).
+static void um_count(uint32_t *h, I c, I linked, I size, I one) {
+    if (linked == 0) {
+        I k = (LD(H_CLASSES) >> 2) + LD(H_NCLASSES) + (c >> 5);
+        I bit = BIT(c & 31);
+        ST(k, one > 0 ? LD(k) | bit : LD(k) & ~bit);
+    }
+    ST(H_FREE_SIZE, LD(H_FREE_SIZE) + one * size);
+    ST(H_FREE_COUNT, LD(H_FREE_COUNT) + one);
+}
+
 static I um_insert(uint32_t *h, I b, I size) {
     I c = um_class(size);
     I heads = (LD(H_CLASSES) >> 2) + c;
@@ -334,24 +397,8 @@ static I um_insert(uint32_t *h, I b, I size) {
                 || (LD(nxt >> 2) & USED) || LD((nxt >> 2) + 2) != prv)) {
         return 0 - CORRUPT_AT - at;
     }
-    ST(b >> 2, size | ((um_parity(size) & 1) << 29));
-    ST(((b + size) >> 2) - 1, size);
-    ST((b >> 2) + 1, nxt);
-    ST((b >> 2) + 2, prv);
-    if (prv) {
-        ST((prv >> 2) + 1, b);
-    } else {
-        ST(heads, b);
-    }
-    if (nxt) {
-        ST((nxt >> 2) + 2, b);
-    }
-    if (prv == 0 && nxt == 0) {
-        I k = (LD(H_CLASSES) >> 2) + LD(H_NCLASSES) + (c >> 5);
-        ST(k, LD(k) | BIT(c & 31));
-    }
-    ST(H_FREE_SIZE, LD(H_FREE_SIZE) + size);
-    ST(H_FREE_COUNT, LD(H_FREE_COUNT) + 1);
+    um_link(h, b, size, nxt, prv, heads);
+    um_count(h, c, prv | nxt, size, 1);
     return 0;
 }
 
@@ -361,23 +408,10 @@ static I um_remove(uint32_t *h, I b, I size) {
     if (r) {
         return r;
     }
-    I heads = (LD(H_CLASSES) >> 2) + c;
     I nxt = LD((b >> 2) + 1);
     I prv = LD((b >> 2) + 2);
-    if (prv) {
-        ST((prv >> 2) + 1, nxt);
-    } else {
-        ST(heads, nxt);
-    }
-    if (nxt) {
-        ST((nxt >> 2) + 2, prv);
-    }
-    if (prv == 0 && nxt == 0) {
-        I k = (LD(H_CLASSES) >> 2) + LD(H_NCLASSES) + (c >> 5);
-        ST(k, LD(k) & (-1 - BIT(c & 31)));
-    }
-    ST(H_FREE_SIZE, LD(H_FREE_SIZE) - size);
-    ST(H_FREE_COUNT, LD(H_FREE_COUNT) - 1);
+    um_point(h, prv, nxt, (LD(H_CLASSES) >> 2) + c, nxt, prv);
+    um_count(h, c, prv | nxt, size, -1);
     return 0;
 }
 
@@ -408,30 +442,14 @@ static I um_links_back(uint32_t *h, I b, I head, I start, I last, I gm) {
 // Free block nb (size bytes) takes free block old's place in their class list (word head):
 // header, footer, links and the neighbours' links (old's links are read first: nb may be old).
 static void um_relink(uint32_t *h, I old, I nb, I size, I head) {
-    I nxt = LD((old >> 2) + 1);
-    I prv = LD((old >> 2) + 2);
-    ST(nb >> 2, size | ((um_parity(size) & 1) << 29));
-    ST(((nb + size) >> 2) - 1, size);
-    ST((nb >> 2) + 1, nxt);
-    ST((nb >> 2) + 2, prv);
-    if (prv) {
-        ST((prv >> 2) + 1, nb);
-    } else {
-        ST(head, nb);
-    }
-    if (nxt) {
-        ST((nxt >> 2) + 2, nb);
-    }
+    um_link(h, nb, size, LD((old >> 2) + 1), LD((old >> 2) + 2), head);
 }
 
+// (written out, not a loop over the sealed words: malloc and free check it on every call)
 static I um_header_seal(uint32_t *h) {      // _core.header_seal
     return LD(H_SIZE) ^ LD(H_NPARTS) ^ LD(H_HEAP_START) ^ LD(H_HEAP_END) ^ LD(H_CLASSES)
            ^ LD(H_NCLASSES) ^ LD(H_POLICY) ^ LD(H_SMALL) ^ LD(H_DEBUG) ^ LD(H_PAGES) ^ LD(H_TRACE)
            ^ LD(H_TRACE_CAP) ^ LD(H_GRAN_SHIFT) ^ LD(H_PSTART) ^ LD(H_IRQ) ^ MAGIC;
-}
-
-static inline I um_header_seal_ok(uint32_t *h) {
-    return um_header_seal(h) == LD(H_SEAL);
 }
 
 // A malloc size / free, put pointer that is not a small int inside mask: viper's
@@ -457,13 +475,17 @@ static inline bool um_ptr_ok(mp_obj_t p, I mask) {
 // -- a partition's OSMemGet / OSMemPut, once its descriptor's seal checked out ---------
 // (malloc and Partition.get take a block this way, free and Partition.put return one)
 
-static I um_part_seal(uint32_t *pd, I irq) {   // _core.part_seal, pd = the descriptor's words
+static I um_part_seal(uint32_t *h, I d) {   // _core.part_seal of the descriptor at word d
+    uint32_t *pd = h + d;
     return (I)pd[PD_SIZE] ^ (I)pd[PD_NBLKS] ^ (I)pd[PD_START] ^ (I)pd[PD_END] ^ (I)pd[PD_BITMAP]
-           ^ ((I)pd[PD_SHIFT] & 31) ^ irq ^ PD_KEY;
+           ^ ((I)pd[PD_SHIFT] & 31) ^ LD(H_IRQ) ^ PD_KEY;
 }
 
-static inline bool um_part_seal_ok(uint32_t *pd, I irq) {
-    return um_part_seal(pd, irq) == ((I)pd[PD_SHIFT] >> 5);
+// 0 when the seal over the layout words every check relies on holds: the header's
+// (k = 0), or that of the partition descriptor at word k; else the damage code naming it.
+static I um_seal_damage(uint32_t *h, I k) {
+    bool ok = k ? um_part_seal(h, k) == (LD(k + PD_SHIFT) >> 5) : um_header_seal(h) == LD(H_SEAL);
+    return ok ? 0 : 0 - CORRUPT_AT - (k << 2);
 }
 
 static I um_part_index(uint32_t *pd, I rel) {
@@ -528,7 +550,7 @@ static I um_find(um_obj_t *o, um_irq_t s, I need, I small) {
     mp_obj_t args[3] = { o->a, MP_OBJ_NEW_SMALL_INT(need), MP_OBJ_NEW_SMALL_INT(small) };
     nlr_buf_t nlr;
     if (UM_NLR_PUSH(&nlr) == 0) {
-        I b = mp_obj_get_int(mp_call_function_n_kw(o->find, 3, 0, args));
+        I b = um_int(mp_call_function_n_kw(o->find, 3, 0, args));
         UM_NLR_POP();
         return b;
     }
@@ -538,22 +560,97 @@ static I um_find(um_obj_t *o, um_irq_t s, I need, I small) {
     UM_NLR_JUMP(nlr.ret_val);
 }
 
-// -- malloc (bind_heap's closure) ----------------------------------------------------
+// malloc's good fit (see _core.py): the first fit in the request's class, else the lowest
+// block of the smallest larger non-empty class; the free block ending the heap only when
+// no other fits (so placements do not depend on the heap's size).  The block (its class
+// in *bc), 0 when none fits, or a damage code.  (A call of its own: malloc keeps fewer
+// values live, and its armv6m code is smaller.)
+static MP_NOINLINE I um_good_fit(uint32_t *h, I need, I *bc) {
+    I nc = LD(H_NCLASSES);
+    I heads = LD(H_CLASSES) >> 2;
+    I start = LD(H_HEAP_START);
+    I top = LD(H_HEAP_END);
+    I last = top - MIN_BLOCK;
+    I wild = 0;                             // the free block ending the heap, when it fits
+    I c = um_class(need);
+    if (c >= nc) {
+        return 0;
+    }
+    I at = (heads + c) << 2;
+    I b = LD(heads + c);
+    I lo = start - 1;
+    while (b) {                             // ascending and inside the heap, or damaged
+        if (b <= lo || b > last) {
+            return 0 - CORRUPT_AT - at;
+        }
+        I size = LD(b >> 2) & SIZE_MASK;
+        if (size >= need) {
+            *bc = c;
+            if (b + size != top) {
+                return b;
+            }
+            wild = b;                       // (the block ending the heap is last in its list)
+            break;
+        }
+        lo = b;
+        at = b + 4;
+        b = LD((b >> 2) + 1);
+    }
+    c += 1;                                 // the smallest non-empty larger class: its head
+    I i = c >> 5;
+    I nw = (nc + 31) >> 5;
+    I t = 0;
+    if (i < nw) {
+        t = LD(heads + nc + i) & (0 - BIT(c & 31));
+    }
+    while (i < nw) {
+        while (t) {                         // the word's set bits, lowest first
+            I f = t & (0 - t);              // the lowest; its index by halving (not a loop
+            t = t ^ f;                      // over the bits: malloc's usual path comes here)
+            c = i << 5;
+            if ((f & 0xFFFF) == 0) {
+                c += 16;
+                f = f >> 16;
+            }
+            if ((f & 0xFF) == 0) {
+                c += 8;
+                f = f >> 8;
+            }
+            if ((f & 0xF) == 0) {
+                c += 4;
+                f = f >> 4;
+            }
+            if ((f & 3) == 0) {
+                c += 2;
+                f = f >> 2;
+            }
+            if ((f & 1) == 0) {
+                c += 1;
+            }
+            b = LD(heads + c);
+            if (b < start || b > last) {    // a class head left the heap
+                return 0 - CORRUPT_AT - ((heads + c) << 2);
+            }
+            *bc = c;
+            if (b + (LD(b >> 2) & SIZE_MASK) != top) {
+                return b;
+            }
+            wild = b;
+        }
+        i += 1;
+        if (i < nw) {
+            t = LD(heads + nc + i);
+        }
+    }
+    return wild;
+}
 
-static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
-    if (!um_in_mask(n, SIZE_OK)) {
-        mp_obj_t args[2] = { o->a, n };
-        return mp_call_function_n_kw(o->size_refused, 2, 0, args);
-    }
-    I want = MP_OBJ_SMALL_INT_VALUE(n);
+// -- malloc (bind_heap's closure) ----------------------------------------------------
+// The calls' bodies run with interrupts masked (see um_call): each returns 0 or a refusal
+// code, and malloc / get their result in *out.
+
+static MP_NOINLINE I um_malloc(um_obj_t *o, um_irq_t s, I want, I *out) {
     uint32_t *h = o->h;
-    if (!um_header_seal_ok(h)) {
-        return um_refuse(o, 0 - CORRUPT_AT, n, MP_QSTR_malloc);
-    }
-    um_irq_t s = { 0 };
-    if (LD(H_IRQ)) {
-        s = um_irq_off(o);
-    }
     I r = 0;
     I p = 0;
     I k = H_PARTS;                          // the smallest partition that fits and has a block
@@ -568,13 +665,14 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
         k += PD_WORDS;
     }
     if (p) {                                // OSMemGet, once k's seal and head check out
-        if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+        r = um_seal_damage(h, k);
+        if (r == 0) {
             p = um_part_take(h, k, p);
-        } else {
-            p = 0 - CORRUPT_AT - (k << 2);
+            if (p < 0) {
+                r = p;
+            }
         }
-        if (p < 0) {
-            r = p;
+        if (r) {
             p = 0;
         }
     } else {                                // the heap, placed by the arena's policy
@@ -589,102 +687,21 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
         I size = 0;
         I c = 0;
         I policy = LD(H_POLICY);
-        I nc = LD(H_NCLASSES);
         I heads = LD(H_CLASSES) >> 2;
         I start = LD(H_HEAP_START);
         I last = LD(H_HEAP_END) - MIN_BLOCK;
         I t;
-        if (policy == POLICY_GOOD) {        // good fit (see _core.py)
-            c = um_class(need);
-            I top = LD(H_HEAP_END);
-            I wild = 0;                     // the free block ending the heap, when it fits
-            if (c < nc) {
-                I at = (heads + c) << 2;
-                b = LD(heads + c);
-                I lo = start - 1;
-                while (b) {                 // ascending and inside the heap, or damaged
-                    if (b <= lo || b > last) {
-                        r = 0 - CORRUPT_AT - at;
-                        b = 0;
-                        break;
-                    }
-                    t = LD(b >> 2) & SIZE_MASK;
-                    if (t >= need) {
-                        if (b + t != top) {
-                            bc = c;
-                            break;
-                        }
-                        wild = b;
-                        bc = c;
-                        b = 0;
-                        break;
-                    }
-                    lo = b;
-                    at = b + 4;
-                    b = LD((b >> 2) + 1);
-                }
-                c += 1;                     // the smallest non-empty larger class: its head
-                I i = c >> 5;
-                I nw = (nc + 31) >> 5;
-                t = 0;
-                if (i < nw) {
-                    t = LD(heads + nc + i) & (0 - BIT(c & 31));
-                }
-                while (i < nw && b == 0 && r == 0) {
-                    while (t) {
-                        I f = t & (0 - t);  // lowest set bit; its index by halving
-                        t = t ^ f;
-                        c = i << 5;
-                        if ((f & 0xFFFF) == 0) {
-                            c += 16;
-                            f = f >> 16;
-                        }
-                        if ((f & 0xFF) == 0) {
-                            c += 8;
-                            f = f >> 8;
-                        }
-                        if ((f & 0xF) == 0) {
-                            c += 4;
-                            f = f >> 4;
-                        }
-                        if ((f & 3) == 0) {
-                            c += 2;
-                            f = f >> 2;
-                        }
-                        if ((f & 1) == 0) {
-                            c += 1;
-                        }
-                        f = LD(heads + c);
-                        if (f < start || f > last) {
-                            r = 0 - CORRUPT_AT - ((heads + c) << 2);
-                            break;
-                        }
-                        if (f + (LD(f >> 2) & SIZE_MASK) != top) {
-                            b = f;
-                            bc = c;
-                            break;
-                        }
-                        wild = f;
-                        bc = c;
-                    }
-                    i += 1;
-                    if (i < nw) {
-                        t = LD(heads + nc + i);
-                    }
-                }
-                if (b == 0 && r == 0) {
-                    b = wild;
-                }
-            }
+        if (policy == POLICY_GOOD) {
+            b = um_good_fit(h, need, &bc);
         } else {
             if (policy == POLICY_TWOENDED && need <= LD(H_SMALL)) {
                 small = 1;
             }
             b = um_find(o, s, need, small);
-            if (b < 0) {
-                r = b;
-                b = 0;
-            }
+        }
+        if (b < 0) {
+            r = b;
+            b = 0;
         }
         if (b == 0) {
             if (r == 0) {
@@ -700,14 +717,12 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
             }
             I gm = gran - 1;
             I v = LD(b >> 2);
-            size = v & SIZE_MASK;
-            I x = um_parity(v);
+            size = um_block_size(v, b, gm, last + MIN_BLOCK);
+            I x;
             c = bc;
             if ((b - start) & gm) {
                 r = 0 - CORRUPT_AT - at;
-            } else if ((v & FREE_BAD) || (x & 1) || size < MIN_BLOCK || (size & gm)
-                       || b + size > last + MIN_BLOCK
-                       || LD(((b + size) >> 2) - 1) != size) {
+            } else if (size == 0 || (v & FREE_BAD) || LD(((b + size) >> 2) - 1) != size) {
                 r = 0 - CORRUPT_AT - b;
             } else if (c < 0) {
                 c = um_class(size);
@@ -744,10 +759,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                     nb = b;
                     b = b + rest;
                     flags = USED | PREV_FREE;
-                    t = b + need;
-                    if (t < LD(H_HEAP_END)) {
-                        ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
-                    }
+                    um_below_changed(h, b + need);
                     um_page_start(h, b);    // the new block start
                 } else {
                     um_page_start(h, nb);
@@ -763,10 +775,7 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
                 size = need;
             } else {
                 um_remove(h, b, size);
-                t = b + size;
-                if (t < LD(H_HEAP_END)) {
-                    ST(t >> 2, LD(t >> 2) ^ (PREV_FREE | PARITY));
-                }
+                um_below_changed(h, b + size);
             }
             if (r == 0) {
                 I v = size | flags | ((size - 4 - want) << SLACK_SHIFT);
@@ -780,33 +789,13 @@ static mp_obj_t um_malloc(um_obj_t *o, mp_obj_t n) {
             }
         }
     }
-    if (LD(H_IRQ)) {
-        um_irq_on(o, s);
-    }
-    if (r) {
-        return um_refuse(o, r, n, MP_QSTR_malloc);
-    }
-    if (p) {
-        return MP_OBJ_NEW_SMALL_INT(p);
-    }
-    return mp_const_none;
+    *out = p;
+    return r;
 }
 
 // -- free (bind_heap's closure) ------------------------------------------------------
 
-static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
-    if (!um_ptr_ok(p, SIZE_OK)) {
-        return um_refuse(o, E_ADDR, p, MP_QSTR_free);
-    }
-    I q = MP_OBJ_SMALL_INT_VALUE(p);
-    uint32_t *h = o->h;
-    if (!um_header_seal_ok(h)) {
-        return um_refuse(o, 0 - CORRUPT_AT, p, MP_QSTR_free);
-    }
-    um_irq_t s = { 0 };
-    if (LD(H_IRQ)) {
-        s = um_irq_off(o);
-    }
+static MP_NOINLINE I um_free(uint32_t *h, I q) {
     I r = E_ADDR;
     I start = LD(H_HEAP_START);
     I x, t;
@@ -820,16 +809,16 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             k += PD_WORDS;
         }
         if (k < end && q >= LD(k + PD_START)) {   // OSMemPut, once k's seal checks out
-            if (um_part_seal_ok(h + k, LD(H_IRQ))) {
+            r = um_seal_damage(h, k);
+            if (r == 0) {
                 r = um_part_give(h, k, q);
-            } else {
-                r = 0 - CORRUPT_AT - (k << 2);
             }
         }
     } else {                                // the heap: every check of heap_block(), then merge
         I b = q - 4;
         I end = LD(H_HEAP_END);
         I gshift = LD(H_GRAN_SHIFT);
+        I gm = BIT(gshift) - 1;
         I v = 0;
         I size = 0;
         x = 0;
@@ -843,11 +832,9 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             }
             if (x > 0) {
                 v = LD(b >> 2);
-                size = v & SIZE_MASK;
-                x = um_parity(v) | (v >> 30);
+                size = um_block_size(v, b, gm, end);
                 r = 0 - CORRUPT_AT - b;
-                if ((x & 1) == 0 && size >= MIN_BLOCK && b + size <= end
-                    && (size >> gshift) << gshift == size) {
+                if (size) {
                     r = E_DOUBLE;
                     if (v & USED) {
                         r = 0;
@@ -865,10 +852,8 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             if ((x & 1) || (t & PREV_FREE)) {
                 r = 0 - CORRUPT_AT - nb;
             } else if ((t & USED) == 0) {   // _free_block(a, nb, nb) written out, but for the
-                nsize = t & SIZE_MASK;      // walk: b is a block start, so nb is one
-                I gm = BIT(gshift) - 1;
-                if ((t & FREE_BAD) || nsize < MIN_BLOCK || (nsize & gm) || nb + nsize > end
-                    || LD(((nb + nsize) >> 2) - 1) != nsize) {
+                nsize = um_block_size(t, nb, gm, end);   // walk: b is a block start, so nb is one
+                if (nsize == 0 || (t & FREE_BAD) || LD(((nb + nsize) >> 2) - 1) != nsize) {
                     r = 0 - CORRUPT_AT - nb;
                     nsize = 0;
                 }
@@ -922,8 +907,8 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             }
         }
         if (r == 0) {                       // the lists agree: now the page index and flags
-            if (nb < end && nsize == 0) {
-                ST(nb >> 2, LD(nb >> 2) ^ (PREV_FREE | PARITY));
+            if (nsize == 0) {
+                um_below_changed(h, nb);
             }
             if (old) {                      // the starts the merge removed; b + size ends it
                 um_page_unstart(h, q - 4, b + size);
@@ -934,89 +919,89 @@ static mp_obj_t um_free(um_obj_t *o, mp_obj_t p) {
             ST(H_LIVE, LD(H_LIVE) - 1);
         }
     }
-    if (LD(H_IRQ)) {
-        um_irq_on(o, s);
-    }
-    if (r) {
-        return um_refuse(o, r, p, MP_QSTR_free);
-    }
-    return mp_const_none;
+    return r;
 }
 
 // -- Partition.get / put (_corepart's closures) --------------------------------------
 
-static mp_obj_t um_get(um_obj_t *o) {
-    uint32_t *h = o->h;
-    I k = o->k;
-    I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(h + k, irq)) {
-        return um_refuse(o, 0 - CORRUPT_AT - (k << 2), mp_const_none, MP_QSTR_get);
-    }
-    um_irq_t s = { 0 };
-    if (irq) {
-        s = um_irq_off(o);
-    }
+static I um_get(uint32_t *h, I k, I *out) {
     I p = LD(k + PD_HEAD);
     if (p) {                                // a free block of this partition, or damage
         p = um_part_take(h, k, p);
     } else {
         ST(k + PD_FAIL, LD(k + PD_FAIL) + 1);
     }
-    if (irq) {
-        um_irq_on(o, s);
-    }
     if (p < 0) {
-        return um_refuse(o, p, mp_const_none, MP_QSTR_get);
+        return p;
     }
-    if (p) {
-        return MP_OBJ_NEW_SMALL_INT(p);
-    }
-    return mp_const_none;
-}
-
-static mp_obj_t um_put(um_obj_t *o, mp_obj_t p) {
-    if (!um_ptr_ok(p, o->m)) {
-        return um_refuse(o, E_PBLK, p, MP_QSTR_put);
-    }
-    uint32_t *h = o->h;
-    I k = o->k;
-    I irq = LD(H_IRQ);
-    if (!um_part_seal_ok(h + k, irq)) {
-        return um_refuse(o, 0 - CORRUPT_AT - (k << 2), p, MP_QSTR_put);
-    }
-    um_irq_t s = { 0 };
-    if (irq) {
-        s = um_irq_off(o);
-    }
-    I r = um_part_give(h, k, MP_OBJ_SMALL_INT_VALUE(p));
-    if (irq) {
-        um_irq_on(o, s);
-    }
-    if (r) {
-        return um_refuse(o, r, p, MP_QSTR_put);
-    }
-    return mp_const_none;
+    *out = p;
+    return 0;
 }
 
 // -- the type's call slot and the module's functions -----------------------------------
 
-static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    um_obj_t *o = MP_OBJ_TO_PTR(self_in);
-    size_t want = o->kind == UM_GET ? 0 : 1;
-    if (n_args != want || n_kw != 0) {
-        mp_raise_TypeError(want ? MP_ERROR_TEXT("function takes 1 positional arguments")
-                           : MP_ERROR_TEXT("function takes 0 positional arguments"));
-    }
+// The work of one call, with interrupts masked: 0 or a refusal code; a result in *out.
+// (malloc and free are calls of their own: inlined here they would spill more registers.)
+static inline I um_work(um_obj_t *o, um_irq_t s, I q, I *out) {
+    uint32_t *h = o->h;
     switch (o->kind) {
         case UM_MALLOC:
-            return um_malloc(o, args[0]);
+            return um_malloc(o, s, q, out);
         case UM_FREE:
-            return um_free(o, args[0]);
+            return um_free(h, q);
         case UM_GET:
-            return um_get(o);
+            return um_get(h, o->k, out);
         default:
-            return um_put(o, args[0]);
+            return um_part_give(h, o->k, q);
     }
+}
+
+// One frame for all four calls, in the order of the viper closures: the argument's
+// check, the seal's (the header's, or the partition descriptor's for get/put), then the
+// work with interrupts masked, then the refusal (after unmasking) or the result.
+static mp_obj_t um_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    um_obj_t *o = MP_OBJ_TO_PTR(self_in);
+    I kind = o->kind;
+    size_t want = kind == UM_GET ? 0 : 1;
+    mp_arg_check_num(n_args, n_kw, want, want, false);
+    mp_obj_t arg = want ? args[0] : mp_const_none;
+    uint32_t *h = o->h;
+    I k = o->k;                             // 0 for malloc and free
+    I r = 0;
+    I out = 0;
+    if (kind == UM_MALLOC) {
+        if (!um_in_mask(arg, SIZE_OK)) {
+            mp_obj_t sargs[2] = { o->a, arg };
+            return mp_call_function_n_kw(o->size_refused, 2, 0, sargs);
+        }
+    } else if (kind != UM_GET && !um_ptr_ok(arg, o->m)) {   // o->m: SIZE_OK for free
+        r = kind == UM_FREE ? E_ADDR : E_PBLK;
+    }
+    if (r == 0) {
+        r = um_seal_damage(h, k);
+    }
+    I irq = LD(H_IRQ);
+    if (r == 0) {
+        um_irq_t s = { 0 };
+        if (irq) {
+            s = um_irq_off(o);
+        }
+        r = um_work(o, s, MP_OBJ_SMALL_INT_VALUE(arg), &out);   // (get: no argument, unused)
+        if (kind < UM_GET) {                // malloc and free read the word again, as viper
+            irq = LD(H_IRQ);
+        }
+        if (irq) {
+            um_irq_on(o, s);
+        }
+    }
+    if (r) {
+        return um_refuse(o, r, arg, kind == UM_MALLOC ? MP_QSTR_malloc : kind == UM_FREE ? MP_QSTR_free
+                         : kind == UM_GET ? MP_QSTR_get : MP_QSTR_put);
+    }
+    if (out) {
+        return MP_OBJ_NEW_SMALL_INT(out);
+    }
+    return mp_const_none;
 }
 
 // The arena's words from w, as viper's ptr32(w) / ptr8(w): its word view (a buffer) or
@@ -1026,45 +1011,28 @@ static void *um_ptr(mp_obj_t b) {
     if (mp_get_buffer(b, &info, MP_BUFFER_READ)) {
         return info.buf;
     }
-    return (void *)(mp_uint_t)mp_obj_get_int_truncated(b);
+    return (void *)(mp_uint_t)um_word(b);
 }
 
-static um_obj_t *um_new(const mp_obj_type_t *type, I kind, mp_obj_t a, mp_obj_t w, mp_obj_t dis,
-    mp_obj_t en, mp_obj_t refused) {
-    um_obj_t *o = mp_obj_malloc(um_obj_t, type);
-    o->h = um_ptr(w);
-    o->a = a;
-    o->w = w;
-    o->dis = dis;
-    o->en = en;
-    o->refused = refused;
-    o->size_refused = mp_const_none;
-    o->find = mp_const_none;
-    o->kind = kind;
-    o->k = 0;
-    o->m = SIZE_OK;
-    return o;
-}
-
-// heap(a, w, dis, en, refused, size_refused, find) -> (malloc, free)
-static mp_obj_t um_heap_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
-    mp_obj_t out[2];
-    for (int j = 0; j < 2; j++) {
-        um_obj_t *o = um_new(type, j == 0 ? UM_MALLOC : UM_FREE, args[0], args[1], args[2], args[3], args[4]);
-        o->size_refused = args[5];
-        o->find = args[6];
-        out[j] = MP_OBJ_FROM_PTR(o);
-    }
-    return mp_obj_new_tuple(2, out);
-}
-
+// heap(a, w, dis, en, refused, size_refused, find) -> (malloc, free);
 // part(a, w, dis, en, refused, i) -> (get, put) of the partition of index i
-static mp_obj_t um_part_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
-    I i = mp_obj_get_int(args[5]);
+static mp_obj_t um_pair_impl(const mp_obj_type_t *type, size_t n_args, const mp_obj_t *args) {
+    I heap = n_args == 7;
+    I i = heap ? 0 : um_int(args[5]);
+    uint32_t *h = um_ptr(args[1]);
     mp_obj_t out[2];
     for (int j = 0; j < 2; j++) {
-        um_obj_t *o = um_new(type, j == 0 ? UM_GET : UM_PUT, args[0], args[1], args[2], args[3], args[4]);
-        o->k = H_PARTS + PD_WORDS * i;
+        um_obj_t *o = mp_obj_malloc(um_obj_t, type);
+        o->h = h;
+        o->a = args[0];
+        o->w = args[1];
+        o->dis = args[2];
+        o->en = args[3];
+        o->refused = args[4];
+        o->size_refused = heap ? args[5] : mp_const_none;
+        o->find = heap ? args[6] : mp_const_none;
+        o->kind = (heap ? UM_MALLOC : UM_GET) + j;
+        o->k = heap ? 0 : H_PARTS + PD_WORDS * i;
         o->m = SIZE_OK | (i << 24);
         out[j] = MP_OBJ_FROM_PTR(o);
     }
@@ -1072,23 +1040,27 @@ static mp_obj_t um_part_impl(const mp_obj_type_t *type, const mp_obj_t *args) {
 }
 
 // The viper helpers' signatures, for _layout and the cold code: (w, b: int, size: int).
+static mp_obj_t um_helper(I (*helper)(uint32_t *h, I x, I y), mp_obj_t w, mp_obj_t x, mp_obj_t y) {
+    return um_new_int(helper(um_ptr(w), um_int(x), um_int(y)));
+}
+
 static mp_obj_t um_insert_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_insert(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return um_helper(um_insert, w, b, size);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_insert_obj, um_insert_fn);
 
 static mp_obj_t um_remove_fn(mp_obj_t w, mp_obj_t b, mp_obj_t size) {
-    return mp_obj_new_int(um_remove(um_ptr(w), mp_obj_get_int(b), mp_obj_get_int(size)));
+    return um_helper(um_remove, w, b, size);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_remove_obj, um_remove_fn);
 
 static mp_obj_t um_free_block_fn(mp_obj_t w, mp_obj_t x, mp_obj_t at) {
-    return mp_obj_new_int(um_free_block(um_ptr(w), mp_obj_get_int(x), mp_obj_get_int(at)));
+    return um_helper(um_free_block, w, x, at);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_free_block_obj, um_free_block_fn);
 
 static mp_obj_t um_size_class_fn(mp_obj_t size) {
-    return mp_obj_new_int(um_class(mp_obj_get_int(size)));
+    return um_new_int(um_class(um_int(size)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);
 
@@ -1099,13 +1071,13 @@ static MP_DEFINE_CONST_FUN_OBJ_1(um_size_class_obj, um_size_class_fn);
 
 static mp_obj_t um_ld_fn(mp_obj_t w, mp_obj_t i) {
     uint32_t *h = um_ptr(w);
-    return mp_obj_new_int(LD(mp_obj_get_int_truncated(i)));
+    return um_new_int(LD(um_word(i)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(um_ld_obj, um_ld_fn);
 
 static mp_obj_t um_st_fn(mp_obj_t w, mp_obj_t i, mp_obj_t v) {
     uint32_t *h = um_ptr(w);
-    ST(mp_obj_get_int_truncated(i), mp_obj_get_int_truncated(v));
+    ST(um_word(i), um_word(v));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(um_st_obj, um_st_fn);
@@ -1113,9 +1085,9 @@ static MP_DEFINE_CONST_FUN_OBJ_3(um_st_obj, um_st_fn);
 // fill(b, off, n, value): n bytes of value from byte off
 static mp_obj_t um_fill_fn(size_t n_args, const mp_obj_t *args) {
     uint8_t *m = um_ptr(args[0]);
-    I off = mp_obj_get_int_truncated(args[1]);
-    I end = off + (I)mp_obj_get_int_truncated(args[2]);
-    uint8_t value = (uint8_t)mp_obj_get_int_truncated(args[3]);
+    I off = um_word(args[1]);
+    I end = off + um_word(args[2]);
+    uint8_t value = (uint8_t)um_word(args[3]);
     if (off < end) {
         memset(m + off, value, end - off);
     }
@@ -1124,20 +1096,20 @@ static mp_obj_t um_fill_fn(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(um_fill_obj, 4, 4, um_fill_fn);
 
 static mp_obj_t um_address_fn(mp_obj_t b) {   // int(ptr8(b))
-    return mp_obj_new_int((I)(mp_uint_t)um_ptr(b));
+    return um_new_int((I)(mp_uint_t)um_ptr(b));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_address_obj, um_address_fn);
 
 // The seals over the layout (see "seals" in _core.py): header_seal(w), part_seal(w, d) and
 // seal_layout(w), which writes them once Arena() has written the layout.
 static mp_obj_t um_header_seal_fn(mp_obj_t w) {
-    return mp_obj_new_int(um_header_seal(um_ptr(w)));
+    return um_new_int(um_header_seal(um_ptr(w)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(um_header_seal_obj, um_header_seal_fn);
 
 static mp_obj_t um_part_seal_fn(mp_obj_t w, mp_obj_t d) {
     uint32_t *h = um_ptr(w);
-    return mp_obj_new_int(um_part_seal(h + mp_obj_get_int_truncated(d), LD(H_IRQ)));
+    return um_new_int(um_part_seal(h, um_word(d)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(um_part_seal_obj, um_part_seal_fn);
 
@@ -1145,7 +1117,7 @@ static mp_obj_t um_seal_layout_fn(mp_obj_t w) {
     uint32_t *h = um_ptr(w);
     ST(H_SEAL, um_header_seal(h));
     for (I d = H_PARTS; d < H_PARTS + LD(H_NPARTS) * PD_WORDS; d += PD_WORDS) {
-        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h + d, LD(H_IRQ)) << 5));
+        ST(d + PD_SHIFT, (LD(d + PD_SHIFT) & 31) | (um_part_seal(h, d) << 5));
     }
     return mp_const_none;
 }

@@ -17,15 +17,12 @@
 
 MP_DEFINE_CONST_OBJ_TYPE(um_type, MP_QSTR_umcore, MP_TYPE_FLAG_NONE, call, um_call);
 
-static mp_obj_t heap(size_t n_args, const mp_obj_t *args) {
-    return um_heap_impl(&um_type, args);
+// heap() and part() differ in their argument count alone
+static mp_obj_t pair(size_t n_args, const mp_obj_t *args) {
+    return um_pair_impl(&um_type, n_args, args);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(heap_obj, 7, 7, heap);
-
-static mp_obj_t part(size_t n_args, const mp_obj_t *args) {
-    return um_part_impl(&um_type, args);
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(part_obj, 6, 6, part);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(heap_obj, 7, 7, pair);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(part_obj, 6, 6, pair);
 
 static const mp_rom_map_elem_t um_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__umcore) },
