@@ -37,6 +37,7 @@ _H_TRACE_CAP = const(18)
 _H_GRAN_SHIFT = const(21)
 _H_PSTART = const(22)
 _H_IRQ = const(24)
+_H_PARTS = const(25)            # the first partition descriptor
 _HEADER_WORDS = const(25)
 _PD_WORDS = const(10)
 _MIN_BLOCK = const(16)
@@ -44,7 +45,6 @@ _PAGE_SHIFT = const(8)
 
 _POISON = const(0x55)          # debug mode: fills free heap memory (_debug.POISON)
 _TRACE_WORDS = const(3)        # per trace event
-_H_PARTS = const(25)
 
 
 def build(self, size, partitions, policy, align, buf, debug, trace, small_threshold, lock, irq):
@@ -64,7 +64,7 @@ def build(self, size, partitions, policy, align, buf, debug, trace, small_thresh
     elif partitions:
         from ._arenainit import validated
         parts = validated(partitions, 4)
-    if buf is None:                   # first: a fresh large block fragments the GC heap least
+    if buf is None:                   # before Arena()'s small allocations: fragments the GC heap least
         buf = bytearray(size & ~3)
     # malloc's search for the first / best / twoended policies (_corecold's, loaded now);
     # _find_late loads it should a good-fit arena's policy word be overwritten consistently

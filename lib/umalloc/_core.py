@@ -11,7 +11,7 @@ layout and the cold code keep the list helpers _core imported).
 
 Every function takes `w`, the arena seen as 32-bit words (a memoryview of it on
 MicroPython, one cast to "I" on CPython), and ints; the entry points that
-bind_heap and bind_partition make for an arena reach it through handle(w), its
+_arenabuild.bind_heap and bind_partition make for an arena reach it through handle(w), its
 address.  All state is in the arena; nothing here allocates a Python object,
 so these functions run under micropython.heap_lock() and from a hard IRQ
 handler.
@@ -250,4 +250,3 @@ elif not globals().get("_NO_CCORE"):
     from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, \
         _address, header_seal, part_seal, seal_layout
 del _load_ccore     # used once: its code leaves RAM
-
