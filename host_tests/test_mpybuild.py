@@ -68,6 +68,39 @@ def test_host_build_runs_on_the_unix_port(tmp_path):
     assert "ok " in done.stdout
 
 
+def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
+    # From .mpy files (a board's /lib) Arena()'s construction code, _arenabuild, is loaded by
+    # each Arena() and forgotten when it returns (its code would otherwise stay in the RAM of
+    # a board); Arena() keeps working after that, with partitions and with a refusal.
+    arch = profiles.mpy_arch(profiles.load("unix"))
+    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
+    done = unixport.run_code(
+        "import gc, sys, umalloc\n"
+        "a = umalloc.Arena(4096)\n"
+        "print('released', 'umalloc._arenabuild' not in sys.modules, '_arenabuild' not in umalloc.__dict__)\n"
+        "b = umalloc.Arena(4096, partitions=((16, 4),), policy='first')\n"
+        "part = b.partitions[0]\n"
+        "part.put(part.get())\n"
+        "b.free(b.malloc(100))\n"
+        "try:\n"
+        "    umalloc.Arena(64, partitions=((16, 40),))\n"
+        "except umalloc.MemError as exc:\n"
+        "    print('refused', exc.code)\n"
+        "print('released', 'umalloc._arenabuild' not in sys.modules, '_arenabuild' not in umalloc.__dict__)\n"
+        "gc.collect()\n"
+        "before = gc.mem_alloc()\n"
+        "for i in range(5):\n"
+        "    umalloc.Arena(4096)\n"
+        "gc.collect()\n"
+        "print('kept', gc.mem_alloc() - before)\n",
+        path=[tmp_path])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "released True True" and lines[2] == "released True True", done.stdout
+    assert lines[1] == "refused %d" % 112, done.stdout                 # ERR_MEM_INVALID_SIZE
+    assert int(lines[3].split()[1]) < 256, done.stdout                  # five more Arena()s keep nothing
+
+
 @pytest.mark.parametrize("arch", BOARD_ARCHS)
 def test_firmware_scripts_compile_for_the_boards(arch, tmp_path):
     """boot.py, main.py and the demo workload run on the boards: MicroPython syntax only."""
