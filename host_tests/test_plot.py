@@ -13,8 +13,9 @@ from umalloc_host.monitor import watch
 from umalloc_host.plot import failure_times, pick_instants
 
 
-def _record(path, n=120):
-    """A log the way `umalloc monitor --log` writes it, from a workload that fails sometimes."""
+def _record(path, n=120, start=1000.0):
+    """A log the way `umalloc monitor --log` writes it, from a workload that fails sometimes
+    (host clock from start seconds)."""
     a = framebench.layout_arena("esp32")
     lines, live = [], []
     for i, _ in enumerate(framebench.churn(a, steps=n * 3, seed=4)):
@@ -22,7 +23,7 @@ def _record(path, n=120):
             if i == 150:
                 live.append(a.malloc(a.stats()["free"] + 100))     # surely fails
             lines.append(frame.encode(a, seq=i // 3, ms=50 * (i // 3)))
-    clock = iter(1000.0 + 0.05 * k for k in range(10 ** 6))
+    clock = iter(start + 0.05 * k for k in range(10 ** 6))
     watch(iter(lines), log_path=path, plain=True, clock=lambda: next(clock))
     return lines
 
@@ -72,6 +73,25 @@ def test_a_piped_log_is_drawn_on_the_device_clock():
     assert times(frames) == [0.0, 0.25, 0.5, 0.75, 1.0]
     live = [{"t": 12.5 + 0.3 * k, "ms": 1000 + 250 * k} for k in range(5)]
     assert times(live) == pytest.approx([0.3 * k for k in range(5)])    # host time when it moved
+
+
+def test_a_log_of_two_runs_is_drawn_as_two_lines(tmp_path, capsys):
+    # a log appended to by a second monitor session: the device's counters start again, and
+    # no line joins the end of the first run to the start of the second
+    from umalloc_host.plot import broken, session_starts, times
+    frames = [{"seq": k, "ms": 500 * k} for k in range(4)] + [{"seq": k, "ms": 500 * k} for k in range(3)]
+    assert session_starts(frames) == [4]
+    assert times(frames) == [0.0, 0.5, 1.0, 1.5, 1.5, 2.0, 2.5]      # device clock: run after run
+    xs, ys = broken([0, 1, 2, 3], [10, 11, 12, 13], [2])
+    assert xs == [0, 1, 2, 2, 3] and ys[:2] == [10, 11] and ys[2] != ys[2] and ys[3:] == [12, 13]
+    log = tmp_path / "two.jsonl"
+    _record(log, n=20)
+    first = log.read_text()
+    _record(log, n=20, start=1060.0)   # a minute later a second session appends to the file
+    assert log.read_text().startswith(first)
+    assert main(["plot", str(log), "-o", str(tmp_path / "two.png")]) == 0
+    said = capsys.readouterr().out
+    assert "40 frames over 61.0 s, 2 runs of the device (drawn apart)" in said
 
 
 def test_plot_errors_are_one_line(tmp_path, capsys):

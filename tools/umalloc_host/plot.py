@@ -40,19 +40,45 @@ def load_log(path):
     return frames
 
 
+def session_starts(frames):
+    """Indexes of the frames that begin a new run of the device after the first (a log
+    appended to by a second `umalloc monitor`, or a board reset while recording): its frame
+    counter or its ms clock went back."""
+    return [i for i in range(1, len(frames))
+            if frames[i].get("seq", 0) < frames[i - 1].get("seq", 0) or frames[i]["ms"] < frames[i - 1]["ms"]]
+
+
 def times(frames):
     """Seconds since the first frame: host receive time, else the device's ms clock.
 
     The device's clock also when the host times collapse (a log of captured output piped in
-    at once: every frame arrived in the same instant) while the device's moved forward."""
-    m0 = frames[0]["ms"]
-    device = [(f["ms"] - m0) / 1000 for f in frames]
+    at once: every frame arrived in the same instant) while the device's moved forward.  On
+    the device's clock a new run (session_starts) follows the previous one's last frame."""
+    device, offset = [], 0.0
+    starts = set(session_starts(frames))
+    for i, f in enumerate(frames):
+        if i == 0 or i in starts:
+            offset = (device[-1] if device else 0.0) - f["ms"] / 1000
+        device.append(f["ms"] / 1000 + offset)
     if all("t" in f for f in frames):
         t0 = frames[0]["t"]
         host = [f["t"] - t0 for f in frames]
         if host[-1] > 0 or not device[-1] > 0:
             return host
     return device
+
+
+def broken(ts, values, starts):
+    """(xs, ys) for one line per run: a gap (NaN) before each session start, so that no line
+    joins the end of one run to the start of the next."""
+    xs, ys, cut = [], [], set(starts)
+    for i, (t, v) in enumerate(zip(ts, values)):
+        if i in cut:
+            xs.append(t)
+            ys.append(float("nan"))
+        xs.append(t)
+        ys.append(v)
+    return xs, ys
 
 
 def failure_times(frames, ts):
@@ -93,6 +119,10 @@ def plot(log_path, out_path, at=(), title=None):
 
     frames = load_log(log_path)
     ts = times(frames)
+    starts = session_starts(frames)
+
+    def line(ax, values, **style):
+        ax.plot(*broken(ts, values, starts), **style)
     fails = failure_times(frames, ts)
     instants = pick_instants(ts, at)
     parts = frames[-1].get("partitions", [])
@@ -105,15 +135,15 @@ def plot(log_path, out_path, at=(), title=None):
     fig.suptitle(title or "umalloc: %s  (%d frames, arena %d B)"
                  % (Path(log_path).name, len(frames), frames[-1]["arena_size"]))
 
-    ax_frag.plot(ts, [f["frag"] for f in frames], color="tab:orange")
+    line(ax_frag, [f["frag"] for f in frames], color="tab:orange")
     ax_frag.set_ylabel("frag")
     ax_frag.set_ylim(-0.02, 1.02)
     ax_frag.set_title("fragmentation = 1 - largest_free / free", fontsize=9, loc="left")
 
-    ax_bytes.plot(ts, [f["free"] for f in frames], label="free", color="tab:green")
-    ax_bytes.plot(ts, [f["largest_free"] for f in frames], label="largest free", color="tab:blue")
-    ax_bytes.plot(ts, [f["min_ever_free"] for f in frames], label="min ever free",
-                  color="tab:gray", linestyle="--")
+    line(ax_bytes, [f["free"] for f in frames], label="free", color="tab:green")
+    line(ax_bytes, [f["largest_free"] for f in frames], label="largest free", color="tab:blue")
+    line(ax_bytes, [f["min_ever_free"] for f in frames], label="min ever free",
+         color="tab:gray", linestyle="--")
     ax_bytes.set_ylabel("bytes (heap)")
     ax_bytes.set_ylim(bottom=0)
 
@@ -123,7 +153,7 @@ def plot(log_path, out_path, at=(), title=None):
             ps = f.get("partitions", [])
             series.append(100.0 * ps[k]["nused"] / ps[k]["nblks"]
                           if k < len(ps) and ps[k]["nblks"] else float("nan"))
-        ax_parts.plot(ts, series, label="%d B x %d" % (q["block_size"], q["nblks"]))
+        line(ax_parts, series, label="%d B x %d" % (q["block_size"], q["nblks"]))
     ax_parts.set_ylabel("partition used %")
     ax_parts.set_ylim(-2, 102)
     ax_parts.set_xlabel("seconds")
@@ -135,7 +165,10 @@ def plot(log_path, out_path, at=(), title=None):
         for k, t in enumerate(fails):
             ax.axvline(t, color="red", alpha=0.35, linewidth=0.8,
                        label="failed request" if (k == 0 and ax is ax_bytes) else None)
-    ax_bytes.legend(loc="upper right", fontsize=8, ncol=4)
+        for k, i in enumerate(starts):
+            ax.axvline(ts[i], color="black", alpha=0.5, linewidth=0.8, linestyle=":",
+                       label="new run of the device" if (k == 0 and ax is ax_bytes) else None)
+    ax_bytes.legend(loc="upper right", fontsize=8, ncol=5)
 
     rows = [map_rgb(frames[i]["map"]) for i in instants]
     width = max(len(r) for r in rows)
@@ -154,4 +187,4 @@ def plot(log_path, out_path, at=(), title=None):
     fig.savefig(out_path, dpi=100)
     plt.close(fig)
     return {"frames": len(frames), "instants": [round(ts[i], 3) for i in instants],
-            "failures": len(fails), "seconds": round(ts[-1], 3)}
+            "failures": len(fails), "seconds": round(ts[-1], 3), "runs": 1 + len(starts)}

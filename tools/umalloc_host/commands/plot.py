@@ -29,7 +29,8 @@ def run(args):
         drawn = plot(args.log, args.output, at=args.at, title=args.title)
     except OSError as exc:
         raise UserError("cannot write %s (%s)" % (args.output, exc.strerror or exc))
-    print("wrote %s: %d frames over %.1f s, %d failure marks, maps at %s s"
-          % (args.output, drawn["frames"], drawn["seconds"], drawn["failures"],
+    runs = ", %d runs of the device (drawn apart)" % drawn["runs"] if drawn["runs"] > 1 else ""
+    print("wrote %s: %d frames over %.1f s%s, %d failure marks, maps at %s s"
+          % (args.output, drawn["frames"], drawn["seconds"], runs, drawn["failures"],
              ", ".join("%g" % t for t in drawn["instants"])))
     return 0
