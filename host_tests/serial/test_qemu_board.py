@@ -188,7 +188,10 @@ def test_vboard_qemu_command_runs_the_image_on_a_pty(tmp_path):
     env = dict(os.environ, UMALLOC_VBOARD_PORT_FILE=str(tmp_path / "vboard.port"))
     proc = subprocess.Popen([sys.executable, "-m", "umalloc_host.cli", "vboard", "--qemu", str(image),
                              "--icount", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env,
+                            # a suite run in the background inherits SIGINT ignored: undo that
+                            # (else the vboard ignores it and its QEMU outlives the test's kill)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         assert first.startswith("QEMU board on /dev/pts/") and "icount shift=4" in first, first
