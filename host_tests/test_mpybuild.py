@@ -101,6 +101,33 @@ def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
     assert int(lines[3].split()[1]) < 256, done.stdout                  # five more Arena()s keep nothing
 
 
+def test_arena_argument_checks_are_released_from_a_mpy(tmp_path):
+    # boot.py's umalloc.init(buf=..., policy=...) goes through _arenaargs (the checks of the
+    # less common arguments, and the refusals' words): from .mpy files it is released with
+    # _arenabuild, or its code would stay in a board's RAM for good (about 6 KB on armv6m).
+    arch = profiles.mpy_arch(profiles.load("unix"))
+    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
+    done = unixport.run_code(
+        "import sys, umalloc\n"
+        "def loaded():\n"
+        "    return ('umalloc._arenaargs' in sys.modules, '_arenaargs' in umalloc.__dict__)\n"
+        "a = umalloc.init(buf=bytearray(8192), partitions=((16, 8),), policy='first')\n"
+        "print('init', loaded())\n"
+        "try:\n"
+        "    umalloc.Arena(4096, debug=1)\n"
+        "except TypeError:\n"
+        "    print('refused', loaded())\n"
+        "b = umalloc.Arena(4096, trace=4, irq=False)\n"
+        "b.free(b.malloc(10))\n"
+        "a.partitions[0].put(a.partitions[0].get())\n"
+        "a.check()\n"
+        "print('after', loaded())\n",
+        path=[tmp_path])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "init (False, False)", "refused (False, False)", "after (False, False)"], done.stdout
+
+
 @pytest.mark.parametrize("arch", BOARD_ARCHS)
 def test_firmware_scripts_compile_for_the_boards(arch, tmp_path):
     """boot.py, main.py and the demo workload run on the boards: MicroPython syntax only."""

@@ -166,6 +166,21 @@ def test_fixture_gives_a_fresh_heap_after_deploy_app(m0plus, tmp_path):
     assert "2 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
 
 
+def test_bench_runs_on_a_board_deployed_with_app(m0plus):
+    """README's order: `deploy --port P --app`, then `bench --port P`.  The bench's phases ran
+    next to boot.py's 64 KB arena and stopped on a MemoryError; they skip it now, measure
+    `import umalloc` themselves, and the next reset reserves the arena again."""
+    from umalloc_host import speedbench
+    deploy.deploy(m0plus.port, board="qemu", with_app=True, progress=_quiet)
+    out = speedbench.run_board(m0plus.port, reps=1, n=10)
+    imports = speedbench.reduce_imports(out)
+    assert "preloaded" not in imports and imports["mpy"][1] > 0, out   # not "imported at boot"
+    assert "BENCH_DONE speed" in out, out
+    with Board(m0plus.port, timeout=30) as b:
+        b.reset()
+        assert b.eval("__import__('umalloc').default_arena().stats()['arena_size']") == 65536
+
+
 def test_vboard_qemu_command_runs_the_image_on_a_pty(tmp_path):
     import os
     import signal
@@ -173,7 +188,10 @@ def test_vboard_qemu_command_runs_the_image_on_a_pty(tmp_path):
     env = dict(os.environ, UMALLOC_VBOARD_PORT_FILE=str(tmp_path / "vboard.port"))
     proc = subprocess.Popen([sys.executable, "-m", "umalloc_host.cli", "vboard", "--qemu", str(image),
                              "--icount", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env,
+                            # a suite run in the background inherits SIGINT ignored: undo that
+                            # (else the vboard ignores it and its QEMU outlives the test's kill)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         assert first.startswith("QEMU board on /dev/pts/") and "icount shift=4" in first, first

@@ -156,7 +156,9 @@ def test_umalloc_vboard_command_prints_port_and_stops_on_ctrl_c(tmp_path):
     import signal
     env = dict(os.environ, UMALLOC_VBOARD_PORT_FILE=str(tmp_path / "vboard.port"))
     proc = subprocess.Popen([str(BIN / "umalloc"), "vboard", "--heap", "96k", "--root", str(tmp_path / "fs")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # a suite run in the background inherits SIGINT ignored: undo that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         assert first.startswith("virtual board on /dev/"), first

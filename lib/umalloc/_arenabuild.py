@@ -227,13 +227,18 @@ def _layout(self, size, parts, policy, align, trace, small):
 
 
 def release():
-    """Forget this module when it came from a .mpy, so that its code leaves RAM once Arena()
-    returns.  Frozen code costs no RAM to keep; .py source would be compiled again for each
-    arena (time, and a fragmented GC heap); CPython's host tools make many arenas."""
+    """Forget this module, and _arenaargs with it, when they came from a .mpy, so that their
+    code leaves RAM once Arena() returns.  _arenaargs checks any Arena() given more than a size
+    and partitions, such as boot.py's init(buf=...), and words its refusals: it too runs once
+    per arena (about 6 KB of RAM on an armv6m board).  Frozen code costs no RAM to keep; .py
+    source would be compiled again for each arena (time, and a fragmented GC heap); CPython's
+    host tools make many arenas."""
     import sys
     if not __file__.endswith(".mpy"):
         return
-    sys.modules.pop(__name__, None)
-    package = sys.modules.get(__name__[:__name__.rfind(".")])
-    if package is not None and "_arenabuild" in package.__dict__:
-        delattr(package, "_arenabuild")
+    package_name = __name__[:__name__.rfind(".")]
+    package = sys.modules.get(package_name)
+    for name in ("_arenabuild", "_arenaargs"):
+        sys.modules.pop(package_name + "." + name, None)
+        if package is not None and name in package.__dict__:
+            delattr(package, name)

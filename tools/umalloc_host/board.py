@@ -204,6 +204,12 @@ class Board:
         """Soft reset (Ctrl-D): fresh interpreter and heap; stays in the raw REPL."""
         self._enter_raw(soft_reset=True)
 
+    def skip_app_boot(self):
+        """Have the next soft reset run `deploy --app`'s boot.py without its arena (64 KB of
+        a Pico's 192 KB heap): /umalloc_skipboot, which firmware/boot.py deletes, used up."""
+        self.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
+                  " open('/umalloc_skipboot', 'w').close()")
+
     # -- files --
 
     def fs_put(self, local, remote):

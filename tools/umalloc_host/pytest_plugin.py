@@ -193,8 +193,7 @@ def reset_fresh(board):
     without it: /umalloc_skipboot tells firmware/boot.py to skip one boot (boot.py
     deletes it); an arena that another boot.py made is released.
     """
-    board.exec("import os\nif 'boot.py' in os.listdir('/'):\n"
-               " open('/umalloc_skipboot', 'w').close()")
+    board.skip_app_boot()
     board.reset()
     board.exec("import sys, umalloc\napi = sys.modules.get('umalloc._api')\n"   # init() loads it
                "if api is not None:\n api._default = None\nimport gc\ngc.collect()")

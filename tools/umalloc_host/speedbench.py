@@ -96,13 +96,14 @@ def run_board(port, reps, n, worst=0, progress=None):
         for phase, code in _phases(reps, n, worst, board=True):
             if progress:
                 progress(phase)
+            board.skip_app_boot()     # measured in the heap a board has without the app
             board.reset()
             try:
                 outs.append(_checked(phase, board.exec(code, timeout=1200)))
             except DeviceError as exc:
-                hint = ("a boot.py that reserves an arena at every reset (`umalloc deploy --app` "
-                        "writes one) leaves too little RAM: remove it (`mpremote connect %s rm "
-                        ":boot.py :main.py`) and run it again" % port
+                hint = ("a boot.py that takes RAM at every reset (not `umalloc deploy --app`'s, "
+                        "which the bench skips) leaves too little: remove it (`mpremote connect "
+                        "%s rm :boot.py`) and run it again" % port
                         if "MemoryError" in exc.exception_line else
                         "deploy the current umalloc with `umalloc deploy --port %s` and run it "
                         "again" % port)
