@@ -135,6 +135,19 @@ def test_bad_layouts():
     raises(ValueError, Arena, 4096, (), "worst")
     raises(ValueError, Arena, 4096, (), "first", 16)
     assert raises(MemError, Arena, 1 << 25).code == umalloc.ERR_MEM_INVALID_SIZE
+    # a partition count where the pairs belong, with or without other arguments
+    assert "(block_size, nblks) pairs" in str(raises(TypeError, Arena, 4096, 16))
+    assert "(block_size, nblks) pairs" in str(raises(TypeError, Arena, 4096, 16, "first"))
+    assert "(block_size, nblks) pairs" in str(raises(TypeError, Arena, 4096, "16x8"))
+    assert len(Arena(4096, [[16, 8]]).partitions) == 1        # a list, as a board profile has
+
+
+def test_size_and_buf_must_agree():
+    buf = bytearray(b"\xaa" * 8192)
+    exc = raises(ValueError, lambda: Arena(4096, buf=buf))
+    assert "4096" in str(exc) and "8192" in str(exc), str(exc)
+    assert buf == bytearray(b"\xaa" * 8192)                 # refused before buf is touched
+    assert len(Arena(8192, buf=buf)._buf) == 8192           # the same size twice is fine
 
 
 def test_module_functions_need_init_or_work_after_it():

@@ -28,6 +28,9 @@ def checked(size, partitions, policy, align, buf, debug, trace, small_threshold,
         raise mem_error(112, "arena size must be below %d bytes" % MAX_ARENA)
     elif len(buf) % 4:
         raise ValueError("buf length must be a multiple of 4 bytes, got %d" % len(buf))
+    elif size is not None and size != len(buf):
+        raise ValueError("size %r and a buf of %d bytes disagree: give buf alone (its length "
+                         "is the arena's size)" % (size, len(buf)))
     if not isinstance(policy, str) or policy not in POLICIES:
         raise ValueError("policy must be one of %s" % (POLICIES,))
     if align is not None and not _is_int(align):
@@ -52,6 +55,11 @@ def checked(size, partitions, policy, align, buf, debug, trace, small_threshold,
         return []
     from ._arenainit import validated
     return validated(partitions, 8 if align == 8 else 4)
+
+
+def partitions_refused(partitions):
+    raise TypeError("partitions must be a tuple or list of (block_size, nblks) pairs, such as "
+                    "((16, 8), (64, 4)), got %r" % (partitions,))
 
 
 def too_small(size, off, blocks, gshift, align, parts):

@@ -54,6 +54,9 @@ def build(self, size, partitions, policy, align, buf, debug, trace, small_thresh
     # _arenainit; any other call, and every refusal with its message, in _arenaargs
     # (each loaded then, not at import).
     parts = ()
+    if partitions and type(partitions) is not tuple and type(partitions) is not list:
+        from ._arenaargs import partitions_refused
+        partitions_refused(partitions)
     if buf is not None or type(size) is not int or not 0 < size < A.MAX_ARENA \
             or policy != "good" or align is not None or debug is not False \
             or type(trace) is not int or trace or type(small_threshold) is not int \
