@@ -209,6 +209,30 @@ def test_vboard_qemu_command_runs_the_image_on_a_pty(tmp_path):
     assert not os.path.exists(port)                # QEMU is gone, and its pty with it
 
 
+def test_killed_vboard_takes_its_qemu_with_it(tmp_path):
+    # SIGKILL gives the vboard no chance to stop QEMU: the kernel's parent-death signal does
+    import os
+    import signal
+    import time
+    image = _image("qemu-m0plus", "m0plus")
+    proc = subprocess.Popen([sys.executable, "-m", "umalloc_host.cli", "vboard", "--qemu", str(image)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("QEMU board on /dev/pts/"), first + proc.stderr.read()
+        port = first.split()[3]
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while os.path.exists(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(port), "QEMU outlived its killed vboard"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_vboard_qemu_command_errors_are_one_line(tmp_path):
     bogus = tmp_path / "firmware.elf"
     bogus.write_bytes(b"not an elf")

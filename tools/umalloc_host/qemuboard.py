@@ -15,7 +15,9 @@ how busy the host is.
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -25,6 +27,28 @@ QEMU = "qemu-system-arm"
 MACHINE = "mps2-an385"
 START_TIMEOUT = 10.0
 _PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+)")
+
+
+def _session_dying_with(parent_is_main_thread):
+    """preexec_fn for QEMU: its own session (a Ctrl-C at the terminal is ours to handle), and on
+    Linux a SIGTERM when we die, so a SIGKILL'd `umalloc vboard` leaves no QEMU spinning.
+
+    Only when started from the main thread: the kernel sends it when the forking thread ends.
+    """
+    prctl = None
+    if parent_is_main_thread and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            prctl = ctypes.CDLL(None, use_errno=True).prctl   # looked up before the fork
+        except (OSError, AttributeError):
+            prctl = None
+
+    def start():
+        os.setsid()
+        if prctl is not None:
+            prctl(1, signal.SIGTERM, 0, 0, 0)                # PR_SET_PDEATHSIG
+
+    return start
 
 
 def find_qemu():
@@ -77,7 +101,8 @@ class QemuBoard:
         exe = find_qemu()
         self._proc = subprocess.Popen(self.command(exe), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, start_new_session=True)
+                                      text=True, preexec_fn=_session_dying_with(
+                                          threading.current_thread() is threading.main_thread()))
         port_found = threading.Event()
 
         def read_output():
