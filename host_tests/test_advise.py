@@ -6,7 +6,7 @@ import random
 import pytest
 
 import umalloc
-from umalloc_host import advisor, simulate, traces
+from umalloc_host import advisor, heapmodel, simulate, traces
 from umalloc_host.cli import main
 from umalloc_host.errors import UserError
 
@@ -225,3 +225,17 @@ def test_the_search_finds_a_layout_that_needs_two_changes_at_once():
     advice = advisor.advise(trace)
     assert advice.arena <= judge.by_rule(two)
     _assert_smallest(advice, trace)
+
+
+def test_advice_splits_the_default_heap_into_its_blocks_and_its_fixed_metadata():
+    advice = advisor.advise(HOLE, budget=200)
+    line = next(l for l in advice.reasons() if l.startswith("of that, its blocks"))
+    blocks = int(line.split(" reach ")[1].split()[0])
+    meta = int(line.split("the other ")[1].split()[0])
+    assert blocks + meta == advice.baseline
+    # the blocks: 4-byte headers on 8-byte granules, placed by good fit in an unbounded heap
+    # (24 x 132 B -> 136 B blocks, then 256..1024 B requests into the holes and above)
+    assert blocks == heapmodel.first_fit_top(HOLE.events, policy="good").top
+    # the smallest arena's heap is exactly that high; the rest is its metadata
+    stats = umalloc.Arena(advice.baseline).stats()
+    assert (stats["heap_size"], stats["meta"]) == (blocks, meta)

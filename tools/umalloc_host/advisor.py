@@ -601,6 +601,12 @@ class Advice:
         lines = ["peak live: %d bytes in %d blocks (event %d); heap alone (Arena(size)'s defaults) needs %d bytes (%.2fx)"
                  % (t.peak_live, t.peak_blocks, t.peak_index + 1, self.baseline,
                     self.baseline / max(1, t.peak_live))]
+        blocks = heapmodel.first_fit_top(t.events, policy=DEFAULT_POLICY).top
+        if t.peak_live and blocks < self.baseline:
+            lines.append("of that, its blocks (4-byte headers, 8-byte rounding, %s fit) reach %d B "
+                         "(%.2fx); the other %d B are the arena's fixed metadata (header, size-class "
+                         "lists, the page index that lets free() refuse a bad pointer)"
+                         % (DEFAULT_POLICY, blocks, blocks / t.peak_live, self.baseline - blocks))
         lo = 0
         gran = heapmodel.granule(self.layout.align)
         for s, c in self.layout.partitions:
