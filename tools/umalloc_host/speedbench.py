@@ -301,8 +301,9 @@ def _fraction(part, whole):
     return "1/%d" % (whole / part) if part <= whole else "%.1fx" % (part / whole)
 
 
-def worst_table(worst):
-    """Rows (what, max us, p99.9 us, max ratio, p99.9 ratio, goal, verdict)."""
+def worst_table(worst, board=True):
+    """Rows (what, max us, p99.9 us, max ratio, p99.9 ratio, goal, verdict); off a board (the
+    unix port) the longest op is whenever the host OS preempted it: shown, not judged."""
     rows = []
     base = worst.get("bytearray64")
     for key, what in WORST_ROWS:
@@ -315,6 +316,7 @@ def worst_table(worst):
         ok = longest * WORST_GOAL <= base[1]
         rows.append((what, "%.1f" % longest, "%.1f" % p999, _fraction(longest, base[1]),
                      _fraction(p999, base[2]), "<= 1/%d" % WORST_GOAL,
+                     "not judged: the host OS preempts" if not board else
                      "ok" if ok else "MISSED by %.1fx" % (longest * WORST_GOAL / base[1])))
     return rows
 

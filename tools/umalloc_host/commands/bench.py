@@ -73,5 +73,5 @@ def render(out, board, reps, n):
                   "(us, empty-loop cost not subtracted)" % (ops, live)]
         lines += speedbench.format_rows(
             ("operation", "max us", "p99.9 us", "max ratio", "p99.9 ratio", "goal", ""),
-            speedbench.worst_table(worst), right=(1, 2))
+            speedbench.worst_table(worst, board), right=(1, 2))
     return lines
