@@ -9,6 +9,13 @@ SOURCES = mpybuild.sources()
 BOARD_ARCHS = ("armv6m", "xtensawin")
 
 
+def _run_from_mpy(tmp_path, code):
+    """Run code on the unix port with umalloc from .mpy files built for it (as a board's /lib)."""
+    arch = profiles.mpy_arch(profiles.load("unix"))
+    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
+    return unixport.run_code(code, path=[tmp_path])
+
+
 def _header(path):
     head = path.read_bytes()[:4]
     return head[0], head[1], head[2] >> 2          # magic, version, arch index
@@ -57,12 +64,10 @@ def test_compile_error_names_the_file(tmp_path):
 
 
 def test_host_build_runs_on_the_unix_port(tmp_path):
-    arch = profiles.mpy_arch(profiles.load("unix"))
-    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
-    done = unixport.run_code(
+    done = _run_from_mpy(tmp_path,
         "import umalloc\nprint(umalloc.__file__)\na = umalloc.Arena(4096)\n"
         "p = a.malloc(100)\na.free(p)\na.check()\nprint('ok', a.stats()['free'])",
-        path=[tmp_path])
+)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("umalloc/__init__.mpy")
     assert "ok " in done.stdout
@@ -72,9 +77,7 @@ def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
     # From .mpy files (a board's /lib) Arena()'s construction code, _arenabuild, is loaded by
     # each Arena() and forgotten when it returns (its code would otherwise stay in the RAM of
     # a board); Arena() keeps working after that, with partitions and with a refusal.
-    arch = profiles.mpy_arch(profiles.load("unix"))
-    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
-    done = unixport.run_code(
+    done = _run_from_mpy(tmp_path,
         "import gc, sys, umalloc\n"
         "a = umalloc.Arena(4096)\n"
         "print('released', 'umalloc._arenabuild' not in sys.modules, '_arenabuild' not in umalloc.__dict__)\n"
@@ -93,7 +96,7 @@ def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
         "    umalloc.Arena(4096)\n"
         "gc.collect()\n"
         "print('kept', gc.mem_alloc() - before)\n",
-        path=[tmp_path])
+)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "released True True" and lines[2] == "released True True", done.stdout
@@ -105,9 +108,7 @@ def test_arena_argument_checks_are_released_from_a_mpy(tmp_path):
     # boot.py's umalloc.init(buf=..., policy=...) goes through _arenaargs (the checks of the
     # less common arguments, and the refusals' words): from .mpy files it is released with
     # _arenabuild, or its code would stay in a board's RAM for good (about 6 KB on armv6m).
-    arch = profiles.mpy_arch(profiles.load("unix"))
-    mpybuild.build(arch, out_dir=tmp_path / "umalloc", progress=None)
-    done = unixport.run_code(
+    done = _run_from_mpy(tmp_path,
         "import sys, umalloc\n"
         "def loaded():\n"
         "    return ('umalloc._arenaargs' in sys.modules, '_arenaargs' in umalloc.__dict__)\n"
@@ -122,7 +123,7 @@ def test_arena_argument_checks_are_released_from_a_mpy(tmp_path):
         "a.partitions[0].put(a.partitions[0].get())\n"
         "a.check()\n"
         "print('after', loaded())\n",
-        path=[tmp_path])
+)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "init (False, False)", "refused (False, False)", "after (False, False)"], done.stdout
