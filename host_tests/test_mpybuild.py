@@ -64,10 +64,10 @@ def test_compile_error_names_the_file(tmp_path):
 
 
 def test_host_build_runs_on_the_unix_port(tmp_path):
-    done = _run_from_mpy(tmp_path,
+    done = _run_from_mpy(
+        tmp_path,
         "import umalloc\nprint(umalloc.__file__)\na = umalloc.Arena(4096)\n"
-        "p = a.malloc(100)\na.free(p)\na.check()\nprint('ok', a.stats()['free'])",
-)
+        "p = a.malloc(100)\na.free(p)\na.check()\nprint('ok', a.stats()['free'])")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("umalloc/__init__.mpy")
     assert "ok " in done.stdout
@@ -77,7 +77,8 @@ def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
     # From .mpy files (a board's /lib) Arena()'s construction code, _arenabuild, is loaded by
     # each Arena() and forgotten when it returns (its code would otherwise stay in the RAM of
     # a board); Arena() keeps working after that, with partitions and with a refusal.
-    done = _run_from_mpy(tmp_path,
+    done = _run_from_mpy(
+        tmp_path,
         "import gc, sys, umalloc\n"
         "a = umalloc.Arena(4096)\n"
         "print('released', 'umalloc._arenabuild' not in sys.modules, '_arenabuild' not in umalloc.__dict__)\n"
@@ -95,8 +96,7 @@ def test_arena_construction_code_is_released_from_a_mpy(tmp_path):
         "for i in range(5):\n"
         "    umalloc.Arena(4096)\n"
         "gc.collect()\n"
-        "print('kept', gc.mem_alloc() - before)\n",
-)
+        "print('kept', gc.mem_alloc() - before)\n")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "released True True" and lines[2] == "released True True", done.stdout
@@ -108,7 +108,8 @@ def test_arena_argument_checks_are_released_from_a_mpy(tmp_path):
     # boot.py's umalloc.init(buf=..., policy=...) goes through _arenaargs (the checks of the
     # less common arguments, and the refusals' words): from .mpy files it is released with
     # _arenabuild, or its code would stay in a board's RAM for good (about 6 KB on armv6m).
-    done = _run_from_mpy(tmp_path,
+    done = _run_from_mpy(
+        tmp_path,
         "import sys, umalloc\n"
         "def loaded():\n"
         "    return ('umalloc._arenaargs' in sys.modules, '_arenaargs' in umalloc.__dict__)\n"
@@ -122,8 +123,7 @@ def test_arena_argument_checks_are_released_from_a_mpy(tmp_path):
         "b.free(b.malloc(10))\n"
         "a.partitions[0].put(a.partitions[0].get())\n"
         "a.check()\n"
-        "print('after', loaded())\n",
-)
+        "print('after', loaded())\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "init (False, False)", "refused (False, False)", "after (False, False)"], done.stdout
