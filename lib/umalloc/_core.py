@@ -151,16 +151,25 @@ def _load_ccore():
     import sys
     arch = (getattr(sys.implementation, "_mpy", 0) >> 10) & 15
     folder = __file__[:__file__.rfind("/") + 1] + "native/"
-    for name in ("x64",) if arch == 2 else ("armv6m",) if arch == 4 else \
-            ("armv7m", "armv6m") if 5 <= arch <= 8 else ():
+
+    def load(name):
         sys.path.insert(0, folder + name)
         try:
             import _umcore
             return _umcore
         except (ImportError, ValueError):     # not deployed, or built for another .mpy version
-            pass
+            return None
         finally:
             sys.path.remove(folder + name)
+
+    # One call per folder, not a loop over a tuple of names: a constant tuple would stay in
+    # RAM with _core's other constants after this function is gone.
+    if arch == 2:
+        return load("x64")
+    if arch == 4:
+        return load("armv6m")
+    if 5 <= arch <= 8:
+        return load("armv7m") or load("armv6m")
     return None
 
 
