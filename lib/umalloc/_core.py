@@ -173,23 +173,19 @@ def _load_ccore():
     return None
 
 
-def _refused(code, p, what):
-    """Raise what a refused call means: TypeError, or MemError(code) (the messages: errors.py,
-    loaded by the first refusal)."""
-    from .errors import refused
-    refused(code, p, what)
+def _refused(*args):
+    """The cores' answer to a refused call (errors.py, loaded by the first refusal):
+    (code, p, what) raises TypeError or MemError(code); (w, n), a malloc size that is not an
+    int in 0..MAX_SIZE-1, raises or answers None.  One function for both (bind_heap passes
+    it twice), and *args, not named parameters: each function and name costs RAM here."""
+    from . import errors
+    return (errors.refused if len(args) == 3 else errors.size_refused)(*args)
 
 
-def _size_refused(w, n):
-    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1 (errors.py, loaded then)."""
-    from .errors import size_refused
-    return size_refused(w, n)
-
-
-def _find_late(a, need, small):
-    """malloc's search, for a good-fit arena whose policy word was overwritten consistently
-    with its seal: loaded now (_arenabuild binds it)."""
-    return __getattr__("_find")(a, need, small)
+def _find_late(*args):
+    """malloc's search (a, need, small), for a good-fit arena whose policy word was
+    overwritten consistently with its seal: loaded now (_arenabuild binds it)."""
+    return __getattr__("_find")(*args)
 
 
 # -- word and byte access for Arena's layout and the cold code -------------------
