@@ -247,9 +247,9 @@ if VIPER and not globals().get("_NO_CCORE"):      # (_portable: no viper code)
 # _portable runs this source as plain Python (no C core: its words are not a buffer)
 CCORE = _load_ccore() if VIPER and not globals().get("_NO_CCORE") else None
 if CCORE is not None:
-    _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE.free_block, \
+    _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE._free_block, \
         CCORE.size_class
-    ld, st, fill, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.address
+    ld, st, fill, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE._address
     header_seal, part_seal, seal_layout = CCORE.header_seal, CCORE.part_seal, CCORE.seal_layout
 elif not globals().get("_NO_CCORE"):
     from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, \
