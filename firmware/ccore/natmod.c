@@ -31,12 +31,12 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_part, MP_OBJ_FROM_PTR(&part_obj));
     mp_store_global(MP_QSTR_insert, MP_OBJ_FROM_PTR(&um_insert_obj));
     mp_store_global(MP_QSTR_remove, MP_OBJ_FROM_PTR(&um_remove_obj));
-    mp_store_global(MP_QSTR_free_block, MP_OBJ_FROM_PTR(&um_free_block_obj));
+    mp_store_global(MP_QSTR__free_block, MP_OBJ_FROM_PTR(&um_free_block_obj));
     mp_store_global(MP_QSTR_size_class, MP_OBJ_FROM_PTR(&um_size_class_obj));
     mp_store_global(MP_QSTR_ld, MP_OBJ_FROM_PTR(&um_ld_obj));
     mp_store_global(MP_QSTR_st, MP_OBJ_FROM_PTR(&um_st_obj));
     mp_store_global(MP_QSTR_fill, MP_OBJ_FROM_PTR(&um_fill_obj));
-    mp_store_global(MP_QSTR_address, MP_OBJ_FROM_PTR(&um_address_obj));
+    mp_store_global(MP_QSTR__address, MP_OBJ_FROM_PTR(&um_address_obj));
     mp_store_global(MP_QSTR_header_seal, MP_OBJ_FROM_PTR(&um_header_seal_obj));
     mp_store_global(MP_QSTR_part_seal, MP_OBJ_FROM_PTR(&um_part_seal_obj));
     mp_store_global(MP_QSTR_seal_layout, MP_OBJ_FROM_PTR(&um_seal_layout_obj));

@@ -1,12 +1,12 @@
 // umalloc's hot paths in C: malloc, free, Partition.get and put over the arena format
 // of lib/umalloc/_core.py (header words, seals, parity, page index, bitmaps, class lists,
 // PREV_FREE, slack, stats words) with the same damage checks, in the same order, and the same
-// results: a refusal calls the same Python _refused(code, p, what) / _size_refused(w, n)
-// with the same arguments.  This is a translation of _core.py's viper code (bind_heap's
-// closures, _free_block, _links_ok, _insert, _remove) and _corepart.py's; keep them in
-// step.  Values are machine words as in viper: a word is read zero-extended (a 64-bit
-// port) or as a signed 32-bit int (a 32-bit one), so every comparison gives what the
-// viper code gives on the same port.
+// results: a refusal calls the same Python _refused(code, p, what) / _refused(w, n) (a
+// malloc size) with the same arguments.  This is a translation of _core.py's viper code
+// (bind_heap's closures, _free_block, _links_ok, _insert, _remove) and _corepart.py's;
+// keep them in step.  Values are machine words as in viper: a word is read zero-extended
+// (a 64-bit port) or as a signed 32-bit int (a 32-bit one), so every comparison gives what
+// the viper code gives on the same port.
 //
 // Included by natmod.c (a dynamic native module) and usermod.c (a user C module):
 // everything here is static.
@@ -83,7 +83,7 @@ typedef struct _um_obj_t {
     mp_obj_t w;            // the arena's word view: keeps the buffer alive
     mp_obj_t dis, en;      // Python IRQ switches; None: PRIMASK on Cortex-M, else no masking
     mp_obj_t refused;      // _core._refused(code, p, what)
-    mp_obj_t size_refused; // _core._size_refused(w, n)    (malloc)
+    mp_obj_t size_refused; // _core._refused(w, n)   (malloc's size check)
     mp_obj_t find;         // _core._find(a, need, small)  (malloc: policies other than good fit)
     I kind;
     I k;                   // get/put: the descriptor's first word

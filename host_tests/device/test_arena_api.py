@@ -361,3 +361,21 @@ def test_trace_ring_records_events_in_trace_format():
     out = _Lines()
     a.dump_trace(out)
     assert out.text.split("\n")[0] == "a 0 10"
+
+
+def test_calloc_on_trace_and_debug_arenas_does_what_malloc_does():
+    a = make(trace=4)                       # calloc's own copy of malloc's bookkeeping
+    p = a.calloc(3, 10)
+    assert a.calloc(1 << 20, 1 << 20) is None     # too large: a failure, traced as one
+    a.free(p)
+    out = _Lines()
+    a.dump_trace(out)
+    lines = out.text.strip().split("\n")
+    assert lines[0] == "a 0 30" and lines[2] == "f 0" and lines[1].startswith("# failed"), lines
+    d = make(partitions=(), debug=True)
+    q = d.calloc(5, 2)
+    assert intact(d, q, 0) and len(d.view(q)) == 10
+    d.free(q)                               # calloc guarded it: free's guard check passes
+    r = d.calloc(5, 2)
+    d._buf[r + 10] = 0                      # one byte past the 10 asked for: an overrun
+    assert raises(MemError, d.free, r).code == umalloc.ERR_MEM_CORRUPT

@@ -32,7 +32,10 @@ def __getattr__(name):
     # import anything.  __import__, not `from . import`, which would ask here again.
     if name[:2] == "__":             # import machinery probing (__path__, ...)
         raise AttributeError(name)
-    if name[:1] == "_" or name in ("arena", "audit", "errors", "frame", "reporter", "tracefmt"):
+    # The submodules' names one by one: a constant tuple of them would keep its str objects
+    # in RAM for good.
+    if name[:1] == "_" or name == "arena" or name == "audit" or name == "errors" \
+            or name == "frame" or name == "reporter" or name == "tracefmt":
         try:                         # a submodule
             return __import__(name, globals(), None, ("_",), 1)
         except ImportError as exc:

@@ -128,10 +128,11 @@ def bind_heap(a, keep, find):
     malloc's search for the first / best / twoended policies (_core's, held by the closures).
     """
     w, dis, en = _irq(keep)
+    # (_refused twice: it answers malloc's refused sizes too)
     if C.CCORE is not None:
-        return C.CCORE.heap(a, w, dis, en, C._refused, C._size_refused, find)
+        return C.CCORE.heap(a, w, dis, en, C._refused, C._refused, find)
     from . import _coreviper as V
-    return V._heap_closures(a, dis, (w, en, C._refused, C._size_refused, find, V._remove, V._insert,
+    return V._heap_closures(a, dis, (w, en, C._refused, C._refused, find, V._remove, V._insert,
                                      V._free_block, dis, V._find_unmasking))
 
 

@@ -51,7 +51,7 @@ def malloc(self, n):
     method serves debug, trace and lock= arenas; a plain one calls the core
     closure directly.
     """
-    with self._lock:               # _malloc's body written out: one Python call less
+    with self._lock:               # (calloc, in arena.py, writes this body out too)
         p = self._core_malloc(n)
         if p and self._debug:
             self._dbg._taken(p, n)

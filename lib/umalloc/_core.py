@@ -151,36 +151,41 @@ def _load_ccore():
     import sys
     arch = (getattr(sys.implementation, "_mpy", 0) >> 10) & 15
     folder = __file__[:__file__.rfind("/") + 1] + "native/"
-    for name in ("x64",) if arch == 2 else ("armv6m",) if arch == 4 else \
-            ("armv7m", "armv6m") if 5 <= arch <= 8 else ():
+
+    def load(name):
         sys.path.insert(0, folder + name)
         try:
             import _umcore
             return _umcore
         except (ImportError, ValueError):     # not deployed, or built for another .mpy version
-            pass
+            return None
         finally:
             sys.path.remove(folder + name)
+
+    # One call per folder, not a loop over a tuple of names: a constant tuple would stay in
+    # RAM with _core's other constants after this function is gone.
+    if arch == 2:
+        return load("x64")
+    if arch == 4:
+        return load("armv6m")
+    if 5 <= arch <= 8:
+        return load("armv7m") or load("armv6m")
     return None
 
 
-def _refused(code, p, what):
-    """Raise what a refused call means: TypeError, or MemError(code) (the messages: errors.py,
-    loaded by the first refusal)."""
-    from .errors import refused
-    refused(code, p, what)
+def _refused(*args):
+    """The cores' answer to a refused call (errors.py, loaded by the first refusal):
+    (code, p, what) raises TypeError or MemError(code); (w, n), a malloc size that is not an
+    int in 0..MAX_SIZE-1, raises or answers None.  One function for both (bind_heap passes
+    it twice), and *args, not named parameters: each function and name costs RAM here."""
+    from . import errors
+    return (errors.refused if len(args) == 3 else errors.size_refused)(*args)
 
 
-def _size_refused(w, n):
-    """malloc's answer to a size that is not an int in 0..MAX_SIZE-1 (errors.py, loaded then)."""
-    from .errors import size_refused
-    return size_refused(w, n)
-
-
-def _find_late(a, need, small):
-    """malloc's search, for a good-fit arena whose policy word was overwritten consistently
-    with its seal: loaded now (_arenabuild binds it)."""
-    return __getattr__("_find")(a, need, small)
+def _find_late(*args):
+    """malloc's search (a, need, small), for a good-fit arena whose policy word was
+    overwritten consistently with its seal: loaded now (_arenabuild binds it)."""
+    return __getattr__("_find")(*args)
 
 
 # -- word and byte access for Arena's layout and the cold code -------------------
@@ -242,9 +247,9 @@ if VIPER and not globals().get("_NO_CCORE"):      # (_portable: no viper code)
 # _portable runs this source as plain Python (no C core: its words are not a buffer)
 CCORE = _load_ccore() if VIPER and not globals().get("_NO_CCORE") else None
 if CCORE is not None:
-    _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE.free_block, \
+    _insert, _remove, _free_block, size_class = CCORE.insert, CCORE.remove, CCORE._free_block, \
         CCORE.size_class
-    ld, st, fill, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE.address
+    ld, st, fill, _address = CCORE.ld, CCORE.st, CCORE.fill, CCORE._address
     header_seal, part_seal, seal_layout = CCORE.header_seal, CCORE.part_seal, CCORE.seal_layout
 elif not globals().get("_NO_CCORE"):
     from ._coreviper import _insert, _remove, _free_block, size_class, ld, st, fill, \

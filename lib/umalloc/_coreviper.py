@@ -356,7 +356,7 @@ def _remove(w, b: int, size: int) -> int:
 # MicroPython the arena's address as an int, which ptr32(uint(a)) turns into a
 # pointer without a buffer-protocol call.  `ext` holds the arena's word view (so
 # the closure keeps the buffer alive), enable_irq, the slow paths' functions
-# (_refused, _size_refused, _find, _remove, _insert, _free_block), disable_irq and
+# (_refused, _refused again for sizes, _find, _remove, _insert, _free_block), disable_irq and
 # _find_unmasking (the way malloc calls _find): a closure
 # that named a module global would swap the module globals and push an
 # exception frame on every call from another module.  free calls disable_irq
@@ -389,7 +389,7 @@ def _heap_closures(a, dis, ext):
         if (n & mask) is n:              # not a bool: True & mask is 1, not True
             want = int(n)
         else:
-            return ext[3](a, n)            # _size_refused
+            return ext[3](a, n)            # _refused(w, n): a size refused
         h = ptr32(uint(a))
         x = h[H_SIZE] ^ h[H_NPARTS] ^ h[H_HEAP_START] ^ h[H_HEAP_END] ^ h[H_CLASSES] ^ h[H_NCLASSES] \
             ^ h[H_POLICY] ^ h[H_SMALL] ^ h[H_DEBUG] ^ h[H_PAGES] ^ h[H_TRACE] ^ h[H_TRACE_CAP] \

@@ -71,16 +71,8 @@ class Arena:
     # -- allocation --------------------------------------------------------
     #
     # Each public method takes the lock (when the arena has one) once, then
-    # runs the unlocked _methods: a _thread lock is not re-entrant.  calloc and
-    # _malloc stay here: like malloc/free they must work under heap_lock() at once.
-
-    def _malloc(self, n):
-        p = self._core_malloc(n)
-        if p and self._debug:
-            self._dbg._taken(p, n)
-        if self._trace:
-            self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, n if n < MAX_ARENA else 0, 0)
-        return p
+    # runs the unlocked code: a _thread lock is not re-entrant.  calloc stays
+    # here: like malloc/free it must work under heap_lock() at once.
 
     def calloc(self, n, size):
         """malloc(n * size) zeroed; None when out of memory or the product is too large."""
@@ -94,8 +86,14 @@ class Arena:
                 if self._trace:
                     self._record(_OP_FAIL, 0, 0, 0)
                 return None
-            total = n * size
-            p = self._malloc(total)
+            total = n * size                           # < MAX_ARENA
+            # malloc's body written out (as in _arenacold's), the lock already held: a
+            # method of its own for this one caller would be more bytecode kept in RAM
+            p = self._core_malloc(total)
+            if p and self._debug:
+                self._dbg._taken(p, total)
+            if self._trace:
+                self._record(_OP_ALLOC if p else _OP_FAIL, p or 0, total, 0)
             if p:
                 C.fill(self._buf, p, total, 0)
             return p

@@ -54,7 +54,7 @@ def refused(code, p, what):
 
 
 def size_refused(w, n):
-    """What the core's _size_refused does with a malloc size that is not an int in
+    """What the core's _refused(w, n) does with a malloc size that is not an int in
     0..MAX_SIZE-1: TypeError / ValueError, or (an int too large for any arena) count a
     failure, like no room, and answer None."""
     if not isinstance(n, int) or isinstance(n, bool):
