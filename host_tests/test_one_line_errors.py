@@ -132,3 +132,43 @@ def test_usage_errors_are_one_line_and_sizes_take_suffixes(capsys):
         assert len(err) == 1 and all(w in err[0] for w in words), err
     assert main(["sim", "churn", "--arena", "40k"]) == 0         # 64k-style sizes, as gcbench's
     assert "40960" in capsys.readouterr().out
+
+
+def _ctrl_c(argv, after, cwd, wait=0.3):
+    """Run `umalloc ARGV` in its own process group, press Ctrl-C (SIGINT to the whole group,
+    worker processes included, as a terminal does) `wait` s after stderr shows `after`;
+    (exit code, stderr)."""
+    import signal
+    err_path = Path(cwd) / "stderr.txt"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen([str(UMALLOC), *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while after not in err_path.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, err_path.read_text()
+            time.sleep(0.05)
+        time.sleep(wait)                      # the workers are busy
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return code, err_path.read_text()
+
+
+@pytest.mark.parametrize("argv, after, wait", [
+    (["advise", "churn"], "best so far", 0.3),
+    (["sim", "long.trace", "--min-arena"], "", 1.5),     # after parsing 200,000 events
+])
+def test_ctrl_c_in_worker_processes_is_one_line(tmp_path, argv, after, wait):
+    # the search's worker processes printed 'Process ForkPoolWorker-1:' on Ctrl-C
+    if argv[0] == "sim":                      # long enough for sim's worker processes
+        assert main(["gentrace", "bimodal", "--events", "200000", "-o",
+                     str(tmp_path / "long.trace")]) == 0
+    code, err = _ctrl_c(argv, after, tmp_path, wait)
+    assert code == 130, err
+    last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
+    assert last[-1] == "umalloc %s: interrupted (Ctrl-C)" % argv[0], err
+    assert "Process" not in err and "Traceback" not in err, err

@@ -3,7 +3,7 @@
 import multiprocessing
 import os
 
-from .. import checks, minarena, simulate, traces
+from .. import advisor, checks, minarena, simulate, traces
 from ..errors import UserError
 
 STEP = 8          # min-arena resolution, as in the reference allocators' published figures
@@ -72,7 +72,7 @@ def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progr
     workers = min(2, os.cpu_count() or 1, len(jobs))
     if with_min and workers > 1 and sum(len(j[0]) for j in jobs) >= PARALLEL_EVENTS \
             and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, advisor.ignore_ctrl_c) as pool:
             rows = []
             for row in pool.imap(_row, range(len(jobs))):    # in order, as each finishes
                 rows.append(row)
