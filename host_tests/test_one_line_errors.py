@@ -172,3 +172,11 @@ def test_ctrl_c_in_worker_processes_is_one_line(tmp_path, argv, after, wait):
     last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
     assert last[-1] == "umalloc %s: interrupted (Ctrl-C)" % argv[0], err
     assert "Process" not in err and "Traceback" not in err, err
+
+
+def test_ctrl_c_in_simbench_is_one_line(tmp_path):
+    # it said "`umalloc advise ...` failed on bimodal-10000-s1.trace (exit 130)", exit 2
+    code, err = _ctrl_c(["simbench", "--only", "10000"], "best so far", tmp_path)
+    assert code == 130, err
+    last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
+    assert last[-1] == "umalloc advise: interrupted (Ctrl-C)" and "failed" not in err, err
