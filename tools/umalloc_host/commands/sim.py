@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 
+from umalloc.arena import MAX_ARENA
+
 from .. import advisor, checks, minarena, simulate, traces
 from ..errors import UserError
 
@@ -57,6 +59,15 @@ def default_arena(trace, layout):
     # a small trace and a big layout: room for the partitions on top
     reserved = sum(s * c for s, c in layout.partitions)
     return (int(trace.peak_live * 1.3) + reserved + 1024 + 63) // 64 * 64
+
+
+def too_big(trace, size):
+    """UserError when the arena chosen for `trace` is beyond umalloc's limit: its peak is."""
+    if size >= MAX_ARENA:
+        raise UserError("%s: peak live %d bytes: the default arena (1.3x that) would be %d bytes, "
+                        "above umalloc's limit of %d: give --arena N (at most that) to count the "
+                        "requests that fail, or split the big requests"
+                        % (trace.name, trace.peak_live, size, MAX_ARENA - 1))
 
 
 def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progress=None):
@@ -162,6 +173,8 @@ def run(args):
     for t in trace_list:
         if args.min_arena:          # no arena can replay it: say which request, not 'no arena'
             minarena.check_requests(t)
+        if args.arena is None:      # the default arena: not 'give a larger --arena' when too big
+            too_big(t, default_arena(t, layout))
     from ..progress import steps
     total = len(trace_list) * (len(policies) + 2) * (16 if args.min_arena else 1)
     with steps("replaying", total) as advance:
