@@ -180,3 +180,19 @@ def test_ctrl_c_in_simbench_is_one_line(tmp_path):
     assert code == 130, err
     last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
     assert last[-1] == "umalloc advise: interrupted (Ctrl-C)" and "failed" not in err, err
+
+
+def test_gentrace_unwritable_output_says_what_to_do(tmp_path, capsys):
+    # it said "cannot write x/y.trace ([Errno 2] No such file or directory: ...)"
+    for path, why in _bad_outputs(tmp_path):
+        assert main(["gentrace", "netbuf", "-o", str(path)]) == 2
+        _one_line(capsys, "gentrace", "-o", why)
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+
+
+def test_vboard_root_that_cannot_be_created(tmp_path, capsys):
+    # os.makedirs raised its traceback
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["vboard", "--root", str(afile / "board")]) == 2
+    _one_line(capsys, "vboard", "--root", "cannot create it", "give a folder you can write to")
