@@ -196,3 +196,12 @@ def test_vboard_root_that_cannot_be_created(tmp_path, capsys):
     afile.write_text("")
     assert main(["vboard", "--root", str(afile / "board")]) == 2
     _one_line(capsys, "vboard", "--root", "cannot create it", "give a folder you can write to")
+
+
+def test_monitor_missing_port_or_input_is_one_line_and_nothing_else(tmp_path, capsys):
+    # the view's header and a '0 frames' line came first, then the error
+    for argv, words in ((["--port", str(tmp_path / "ttyACM9")], "does not exist"),
+                        (["--input", str(tmp_path / "none.txt")], "cannot read it")):
+        assert main(["monitor", *argv, "--plain"]) == 2
+        out = _one_line(capsys, "monitor", words)
+        assert out == ""
