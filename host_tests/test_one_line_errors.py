@@ -205,3 +205,16 @@ def test_monitor_missing_port_or_input_is_one_line_and_nothing_else(tmp_path, ca
         assert main(["monitor", *argv, "--plain"]) == 2
         out = _one_line(capsys, "monitor", words)
         assert out == ""
+
+
+def test_gcbench_and_monitor_numbers_out_of_range(capsys):
+    # gcbench ran the player with a 100 GB heap ('failed: no output') or a bisection that
+    # could never pass; monitor --seconds -1 ended at once with 'no frames arrived'
+    for argv, words in ((["gcbench", "churn", "--budget", "99999999999"], "at most 16777215"),
+                        (["gcbench", "churn", "--heap-max", "10"], "below the trace's peak live"),
+                        (["monitor", "--input", "-", "--seconds", "-1"], "--seconds must be more than 0"),
+                        (["monitor", "--input", "-", "--baud", "0"], "--baud must be a positive")):
+        t0 = time.monotonic()
+        assert main(argv) == 2, argv
+        _one_line(capsys, argv[0], words)
+        assert time.monotonic() - t0 < 3, argv           # refused before any run

@@ -57,6 +57,10 @@ def run(args):
     if args.bench_parse:
         from .. import framebench
         return framebench.run()
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserError("--seconds must be more than 0 (leave it out to watch until Ctrl-C)")
+    if args.baud <= 0:
+        raise UserError("--baud must be a positive rate, e.g. 115200 (the default)")
     checks.output_file(args.log, "--log")
     checks.output_file(args.csv, "--csv")
     from ..monitor import watch
