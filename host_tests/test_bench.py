@@ -162,3 +162,14 @@ def test_trace_and_debug_constants_agree():
     from umalloc import _arenabuild
     assert _arenabuild._TRACE_WORDS == _arenacold._TRACE_WORDS
     assert _arenabuild._POISON == _debug.POISON and _debug.GUARD_BYTE == 0xFD
+
+
+def test_the_virtual_board_through_port_is_judged_as_the_unix_port():
+    # `bench --port` on the virtual board judged the host OS's preemption: 'MISSED by 21.2x'
+    out = "\n".join(["PLATFORM linux", "CLOCK 1000", "BENCH loop 1", "BENCH bytearray64 3",
+                     "BENCH heap_pair64 4", "BENCH_DONE speed 1 1000", "LIVE 100000 1",
+                     "WORST bytearray64 5 85 43", "WORST heap_pair64 5 36 1"])
+    text = "\n".join(render(out, board=True, reps=1, n=1000))
+    assert "not judged: the host OS preempts" in text and "MISSED" not in text
+    silicon = "\n".join(render(out.replace("PLATFORM linux", "PLATFORM rp2"), board=True, reps=1, n=1000))
+    assert "MISSED by 21.2x" in silicon

@@ -87,6 +87,7 @@ import pytest
 
 from umalloc_host import demo as demo_mod
 from umalloc_host import traces
+from umalloc_host.errors import UserError
 
 
 @pytest.mark.parametrize("seconds", [2, 15, 20, 60, 120])
@@ -167,6 +168,38 @@ def test_an_unplugged_board_is_reported_as_gone():
     assert next(lines).startswith("# phase 1/4")
     with pytest.raises(demo_mod.BoardWentAway, match="went away in the middle of the demo"):
         next(lines)
+
+
+class _WorkloadFailsLink(_SilentLink):
+    """The workload itself raises on the device (a trace with 60,000 blocks live at once)."""
+
+    def exec(self, code, on_output=None, timeout=10):
+        from umalloc_host.board import DeviceError
+        on_output("# phase 1/2 replay: umalloc_demo.trace, 60000 events\n")
+        raise DeviceError('Traceback (most recent call last):\n  File "<stdin>", line 181, in '
+                          '__init__\nMemoryError: memory allocation failed, allocating 480000 bytes')
+
+
+def test_a_workload_error_on_the_device_is_one_line(capsys):
+    # it printed 'umalloc demo: Traceback (most recent call last):' and the device's traceback
+    lines = demo_mod.stream_lines(_WorkloadFailsLink(), "code", timeout=600, silence=30)
+    assert next(lines).startswith("# phase 1/2")
+    with pytest.raises(UserError) as err:
+        next(lines)
+    msg = str(err.value)
+    assert "\n" not in msg and "Traceback" not in msg
+    assert "MemoryError: memory allocation failed, allocating 480000 bytes" in msg
+    assert "fewer" in msg
+
+
+def test_a_trace_request_no_arena_holds_is_refused_before_the_board_starts(tmp_path, capsys):
+    # the device's trace reader refused the 20-digit size with its own traceback
+    huge = tmp_path / "huge.trace"
+    huge.write_text("a 0 10\na 1 99999999999999999999\n")
+    assert main(["demo", "--trace", str(huge), "--seconds", "2"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "event 2 asks for 99999999999999999999 bytes" in captured.err
+    assert "starting the virtual board" not in captured.out + captured.err
 
 
 def test_a_board_that_restarts_mid_demo_is_reported_at_once(capsys):

@@ -155,6 +155,33 @@ def test_deploy_with_ampy(vboard, capsys):
     assert _tree(vboard.root, "lib/umalloc/native/" + UNIX_ARCH) == ["_umcore.mpy"]
 
 
+class _CtrlCMidFile:
+    """A link where the user presses Ctrl-C while the second chunk of a file is on its way."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.sent, self.interrupted = [], 0
+
+    def exec(self, code, on_output=None, timeout=10):
+        self.sent.append(code)
+        if len(self.sent) == 3:
+            raise KeyboardInterrupt
+        return ""
+
+    def interrupt(self):
+        self.interrupted += 1
+
+
+def test_ctrl_c_mid_file_stops_the_board_instead_of_waiting_for_it():
+    # `deploy --ampy` hung for ever after Ctrl-C: closing the half-written file was one more
+    # exec, and ampy waits without a timeout for a board still reading the cut command.
+    link = _CtrlCMidFile()
+    with pytest.raises(KeyboardInterrupt):
+        devlink.write_file(link, "lib/umalloc.new/x.mpy", bytes(2000), chunk=512)
+    assert len(link.sent) == 3 and link.interrupted == 1     # open, one chunk, the cut one
+
+
 def test_board_vanishing_mid_copy_is_reported(tmp_path):
     """The real thing: the port disappears (the virtual board is stopped) after two files."""
     from umalloc_host.vboard import VirtualBoard

@@ -189,6 +189,22 @@ def test_bench_parse_command_prints_sizes_and_rate(capsys):
     assert rate > 1000
 
 
+def test_readme_frame_sizes_are_what_bench_parse_prints():
+    # the README said 156/143 B and 73 frames/s; the command printed 157/144 in a fresh process
+    # and 158/145 later in this suite (encode()'s sequence number and ms clock had more digits)
+    framebench.frame_sizes("pico")                 # frames made before must not change it
+    import re
+    from umalloc_host import REPO_ROOT
+    text = " ".join((REPO_ROOT / "README.md").read_text().split())
+    m = re.search(r"Pico layout (\d+) B typical .*?, (\d+) B ceiling .*? at least (\d+) frames/s at "
+                  r"115200 baud \((\d+) typical\); ESP32 (\d+)/(\d+) B", text)
+    assert m, "the README's --bench-parse sentence changed: update this test"
+    pico, esp32 = framebench.frame_sizes("pico"), framebench.frame_sizes("esp32")
+    assert [int(g) for g in m.groups()] == [
+        pico[0], pico[1], round(framebench.frames_per_s(pico[1])),
+        round(framebench.frames_per_s(pico[0])), esp32[0], esp32[1]]
+
+
 def _with_crc(payload):
     import binascii
     return frame.PREFIX + payload + "*%08x" % (binascii.crc32(payload.encode()) & 0xFFFFFFFF)

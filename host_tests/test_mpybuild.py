@@ -135,3 +135,25 @@ def test_firmware_scripts_compile_for_the_boards(arch, tmp_path):
     from umalloc_host import FIRMWARE_DIR
     for name in ("boot.py", "main.py", "demo.py"):
         mpybuild.compile_one(FIRMWARE_DIR / name, tmp_path / (name + ".mpy"), arch)
+
+
+def test_installed_copies_sharing_the_cache_never_deploy_each_others_mpy(tmp_path, monkeypatch):
+    # Two installed versions build into the same ~/.cache/umalloc: the one whose sources are
+    # older than the other's .mpy took those .mpy as "up to date" and deployed them.
+    import os
+    monkeypatch.setattr(mpybuild, "IN_CHECKOUT", False, raising=False)
+    monkeypatch.setattr(mpybuild, "BUILD_DIR", tmp_path / "cache" / "build" / "mpy")
+    old, new = tmp_path / "old" / "umalloc", tmp_path / "new" / "umalloc"
+    for folder, value in ((old, 1), (new, 2)):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("VALUE = %d\n" % value)
+    os.utime(old / "__init__.py", (1, 1))            # installed long ago
+    built = {}
+    for folder in (new, old):                        # the newer one deploys first
+        monkeypatch.setattr(mpybuild, "sources", lambda folder=folder: [folder / "__init__.py"])
+        lines = []
+        (path,) = mpybuild.build("armv6m", progress=lines.append)
+        assert "compiled" in lines[0], lines
+        built[folder] = path.read_bytes()
+    assert built[old] != built[new]
+    assert not list((tmp_path / "cache").rglob("*.part"))

@@ -132,3 +132,89 @@ def test_usage_errors_are_one_line_and_sizes_take_suffixes(capsys):
         assert len(err) == 1 and all(w in err[0] for w in words), err
     assert main(["sim", "churn", "--arena", "40k"]) == 0         # 64k-style sizes, as gcbench's
     assert "40960" in capsys.readouterr().out
+
+
+def _ctrl_c(argv, after, cwd, wait=0.3):
+    """Run `umalloc ARGV` in its own process group, press Ctrl-C (SIGINT to the whole group,
+    worker processes included, as a terminal does) `wait` s after stderr shows `after`;
+    (exit code, stderr)."""
+    import signal
+    err_path = Path(cwd) / "stderr.txt"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen([str(UMALLOC), *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while after not in err_path.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, err_path.read_text()
+            time.sleep(0.05)
+        time.sleep(wait)                      # the workers are busy
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return code, err_path.read_text()
+
+
+@pytest.mark.parametrize("argv, after, wait", [
+    (["advise", "churn"], "best so far", 0.3),
+    (["sim", "long.trace", "--min-arena"], "", 1.5),     # after parsing 200,000 events
+])
+def test_ctrl_c_in_worker_processes_is_one_line(tmp_path, argv, after, wait):
+    # the search's worker processes printed 'Process ForkPoolWorker-1:' on Ctrl-C
+    if argv[0] == "sim":                      # long enough for sim's worker processes
+        assert main(["gentrace", "bimodal", "--events", "200000", "-o",
+                     str(tmp_path / "long.trace")]) == 0
+    code, err = _ctrl_c(argv, after, tmp_path, wait)
+    assert code == 130, err
+    last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
+    assert last[-1] == "umalloc %s: interrupted (Ctrl-C)" % argv[0], err
+    assert "Process" not in err and "Traceback" not in err, err
+
+
+def test_ctrl_c_in_simbench_is_one_line(tmp_path):
+    # it said "`umalloc advise ...` failed on bimodal-10000-s1.trace (exit 130)", exit 2
+    code, err = _ctrl_c(["simbench", "--only", "10000"], "best so far", tmp_path)
+    assert code == 130, err
+    last = [line for line in err.splitlines() if line.strip() and "best so far" not in line]
+    assert last[-1] == "umalloc advise: interrupted (Ctrl-C)" and "failed" not in err, err
+
+
+def test_gentrace_unwritable_output_says_what_to_do(tmp_path, capsys):
+    # it said "cannot write x/y.trace ([Errno 2] No such file or directory: ...)"
+    for path, why in _bad_outputs(tmp_path):
+        assert main(["gentrace", "netbuf", "-o", str(path)]) == 2
+        _one_line(capsys, "gentrace", "-o", why)
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+
+
+def test_vboard_root_that_cannot_be_created(tmp_path, capsys):
+    # os.makedirs raised its traceback
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["vboard", "--root", str(afile / "board")]) == 2
+    _one_line(capsys, "vboard", "--root", "cannot create it", "give a folder you can write to")
+
+
+def test_monitor_missing_port_or_input_is_one_line_and_nothing_else(tmp_path, capsys):
+    # the view's header and a '0 frames' line came first, then the error
+    for argv, words in ((["--port", str(tmp_path / "ttyACM9")], "does not exist"),
+                        (["--input", str(tmp_path / "none.txt")], "cannot read it")):
+        assert main(["monitor", *argv, "--plain"]) == 2
+        out = _one_line(capsys, "monitor", words)
+        assert out == ""
+
+
+def test_gcbench_and_monitor_numbers_out_of_range(capsys):
+    # gcbench ran the player with a 100 GB heap ('failed: no output') or a bisection that
+    # could never pass; monitor --seconds -1 ended at once with 'no frames arrived'
+    for argv, words in ((["gcbench", "churn", "--budget", "99999999999"], "at most 16777215"),
+                        (["gcbench", "churn", "--heap-max", "10"], "below the trace's peak live"),
+                        (["monitor", "--input", "-", "--seconds", "-1"], "--seconds must be more than 0"),
+                        (["monitor", "--input", "-", "--baud", "0"], "--baud must be a positive")):
+        t0 = time.monotonic()
+        assert main(argv) == 2, argv
+        _one_line(capsys, argv[0], words)
+        assert time.monotonic() - t0 < 3, argv           # refused before any run

@@ -102,3 +102,17 @@ def test_plot_errors_are_one_line(tmp_path, capsys):
     assert main(["plot", str(empty), "-o", str(tmp_path / "x.png")]) == 2
     assert "no frames" in capsys.readouterr().err
     assert main(["plot", str(empty), "-o", str(tmp_path / "x.jpg")]) == 2
+
+
+@pytest.mark.parametrize("field, value", [("free", "abc"), ("partitions", 5), ("map", 7),
+                                          ("t", None), ("frag", [1]), ("partitions", [{"x": 1}]),
+                                          ("fail", True)])
+def test_a_log_line_of_the_wrong_shape_is_skipped_not_a_traceback(tmp_path, capsys, field, value):
+    # a log edited by hand or damaged: each of these raised a Python traceback in the drawing
+    log = tmp_path / "run.jsonl"
+    _record(log, n=10)
+    rows = log.read_text().splitlines()
+    bad = dict(json.loads(rows[4]), **{field: value})
+    log.write_text("\n".join(rows[:4] + [json.dumps(bad)] + rows[5:]) + "\n")
+    assert main(["plot", str(log), "-o", str(tmp_path / "x.png")]) == 0, capsys.readouterr().err
+    assert "wrote" in capsys.readouterr().out and _png_size(tmp_path / "x.png")[0] > 0

@@ -134,3 +134,28 @@ def test_sim_min_arena_names_a_request_no_arena_holds(tmp_path, capsys):
     assert "event 2 asks for 20000000 bytes" in capsys.readouterr().err
     assert main(["sim", str(path), "--arena", "4096"]) == 0          # a plain replay counts it failed
     assert _table(capsys.readouterr().out)[0]["failed"] == "1"
+
+
+def test_a_trace_beyond_the_arena_limit_is_not_told_to_grow_the_arena(tmp_path, capsys):
+    # it said "26001024 bytes cannot hold the umalloc layout ...; give a larger --arena"
+    path = tmp_path / "big.trace"
+    path.write_text("a 0 10\na 1 20000000\nf 0\n")
+    assert main(["sim", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "above umalloc's limit of 16777215" in err, err
+    assert "larger" not in err and "give --arena N" in err
+
+
+def test_layout_json_of_the_wrong_shape_is_one_line(tmp_path, capsys):
+    # each of these was accepted and quietly converted or ignored, or raised a traceback
+    for text, words in (('{"arena_size": true}', "arena_size must be a positive whole number"),
+                        ('{"arena_size": 99999999}', "above umalloc's limit"),
+                        ('{"partitions": [["16", "4"]]}', "pairs of whole numbers"),
+                        ('{"partitions": [[16.5, 4]]}', "pairs of whole numbers"),
+                        ('{"align": 4.0}', "align must be 4 or 8"),
+                        ('{"partiton": [[16, 4]]}', "unknown key 'partiton'")):
+        layout = tmp_path / "l.json"
+        layout.write_text(text)
+        assert main(["sim", "zebra", "--layout", str(layout)]) == 2, text
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, (text, err)

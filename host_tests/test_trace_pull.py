@@ -50,3 +50,20 @@ def test_extract_explains_what_is_missing():
         extract("UMALLOC_TRACE_BEGIN\r\nUMALLOC_TRACE_END\r\n")
     assert extract("noise\nUMALLOC_TRACE_BEGIN\r\na 0 8\r\n# x\r\nf 0\r\nUMALLOC_TRACE_END\r\n") == \
         ["a 0 8", "# x", "f 0"]
+
+
+class _MainLoopBoard:
+    """A board whose --run program never returns (an app's main loop)."""
+
+    def exec(self, code, on_output=None, timeout=None):
+        from umalloc_host.board import BoardTimeout
+        raise BoardTimeout(timeout)
+
+
+def test_a_run_program_that_never_ends_says_how_to_pull_instead():
+    # it said "the device raised no answer within 120.0 s (code still running?); ..."
+    from umalloc_host.commands.trace import pull
+    with pytest.raises(UserError) as err:
+        pull(_MainLoopBoard(), "while True:\n    pass\n", "app.py")
+    msg = str(err.value)
+    assert msg.startswith("app.py was still running after 120 s") and "--port alone" in msg

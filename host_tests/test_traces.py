@@ -64,3 +64,17 @@ def test_replay_counts_failures_and_skips_dead_ids():
     assert r["failed"] == 1                 # the realloc to 4000 cannot fit
     assert r["fails"] == 1
     assert a.stats()["live_blocks"] == 0    # the kept block 0 was freed at the end
+
+
+def test_a_binary_file_or_a_folder_given_as_trace_says_what_to_give(tmp_path, capsys):
+    # it said "cannot read trace x ('utf-8' codec can't decode byte 0xef ...)" and, for a
+    # folder, "no trace '/tmp'"
+    from umalloc_host.cli import main
+    binary = tmp_path / "firmware.uf2"
+    binary.write_bytes(bytes(range(128, 256)) * 8)
+    for spec, words in ((binary, "is not a text trace"), (tmp_path, "is a folder")):
+        for command in ("sim", "advise", "gcbench", "demo"):
+            assert main([command, *(["--trace"] if command == "demo" else []), str(spec)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and words in err and "sample name" in err, err
+            assert "codec" not in err

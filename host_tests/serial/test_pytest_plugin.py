@@ -99,3 +99,27 @@ def test_no_board_started_without_board_tests(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert "1 passed" in proc.stdout
     assert "_umalloc_session" not in proc.stdout
+
+
+def test_port_value_read_as_the_rootdir_is_one_clear_error(tmp_path):
+    # `pytest --port /dev/ttyACM0` in a project: pytest took the value for a test path before
+    # the plugin's options were known, made /dev its rootdir and left the project's ini unread
+    project, devices = tmp_path / "project", tmp_path / "dev"
+    project.mkdir()
+    devices.mkdir()
+    port = devices / "ttyACM0"
+    port.write_text("")
+    (project / "pytest.ini").write_text("[pytest]\nmarkers =\n    mine: a marker of the project\n")
+    (project / "test_plain.py").write_text("def test_x():\n    assert 1\n")
+    env = {k: v for k, v in os.environ.items() if k != "UMALLOC_PORT"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                              capture_output=True, text=True, timeout=120, cwd=project, env=env)
+
+    proc = run("--port", str(port))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "rootdir became %s " % tmp_path in proc.stderr and "write --port=%s" % port in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    proc = run("--port=%s" % port)                 # the form that works (no board test runs)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr

@@ -443,6 +443,14 @@ def _climb_from(trace, space, seed, budget, progress):
 def _init_worker(counter):
     global _COUNTER
     _COUNTER = counter
+    ignore_ctrl_c()
+
+
+def ignore_ctrl_c():
+    """In a worker process: Ctrl-C reaches the whole process group, and a worker that took
+    it would print its own 'Process ForkPoolWorker-N:' lines; the parent ends the pool."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _Runner:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from . import FIRMWARE_DIR
 from . import deploy as deployer
-from . import devlink, profiles, traces
+from . import devlink, minarena, profiles, traces
 from .notation import partitions_text
-from .board import LinkLost
+from .board import BoardTimeout, DeviceError, LinkLost
 from .errors import UserError
 
 WORKLOAD = FIRMWARE_DIR / "demo.py"
@@ -131,6 +131,12 @@ def stream_lines(link, code, timeout, silence=SILENCE_LIMIT):
         exc = failure[0]
         if isinstance(exc, LinkLost):
             raise BoardWentAway("the board went away in the middle of the demo (%s)" % exc) from None
+        if isinstance(exc, DeviceError) and not isinstance(exc, BoardTimeout):
+            # one line, not the workload's MicroPython traceback
+            hint = (": the trace keeps more blocks live at once than the board's GC heap can "
+                    "track: replay one with fewer" if "MemoryError" in exc.exception_line else "")
+            raise UserError("the workload stopped on the device with %s%s"
+                            % (exc.exception_line, hint)) from None
         raise exc
 
 
@@ -242,6 +248,8 @@ def run_demo(port=None, board=None, trace=None, seconds=20, plain=False, verbose
     replay = None
     if trace:      # a path or a sample name; parsed here so a bad line is named before anything runs
         replay = traces.load(trace)
+        # the device's trace reader takes numbers of up to 10 digits, and no arena holds more
+        minarena.check_requests(replay)
     if port:
         return _run_on(port, board, replay, seconds, plain, verbose, virtual=False)
     from .vboard import VirtualBoard

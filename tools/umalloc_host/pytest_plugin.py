@@ -55,6 +55,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "board: the test needs a MicroPython device (real or virtual)")
     config.addinivalue_line("markers", "hardware: only meaningful on real silicon; "
                             "skipped on the virtual board")
+    taken = _value_read_as_a_test_path(config)
+    if taken:
+        option, value = taken
+        raise pytest.UsageError(
+            "pytest read %s's value %s as a test path (it looks for its rootdir before it knows "
+            "this plugin's options), so its rootdir became %s and a pytest.ini or pyproject.toml "
+            "of your project goes unread: write %s=%s%s"
+            % (option, value, config.rootpath, option, value,
+               ", or set UMALLOC_PORT" if option == "--port" else ""))
     port = config.getoption("port")
     if port and "://" not in port and not os.path.exists(port):
         raise pytest.UsageError("--port %s does not exist: list boards with `umalloc devices`, "
@@ -63,6 +72,23 @@ def pytest_configure(config):
         raise pytest.UsageError("give --port or --qemu, not both")
     if config.getoption("board_timeout") <= 0:
         raise pytest.UsageError("--board-timeout must be a positive number of seconds")
+
+
+def _value_read_as_a_test_path(config):
+    """(option, value) when `--port /dev/ttyACM0` (two words) made pytest look for its rootdir
+    and ini file from the value (/dev) instead of from the folder it runs in."""
+    here = config.invocation_params.dir
+    ini = config.inipath
+    if config.getoption("rootdir", None) or (ini is not None and (ini.parent == here or
+                                                                   ini.parent in here.parents)):
+        return None          # the project's own ini was found: the value did no harm
+    args = [str(a) for a in config.invocation_params.args]
+    for i, word in enumerate(args[:-1]):
+        if word in ("--port", "--qemu") and os.path.exists(args[i + 1]):
+            value = (here / args[i + 1]).resolve()
+            if value == config.rootpath or config.rootpath in value.parents:
+                return word, args[i + 1]
+    return None
 
 
 # sys.platform of MicroPython's unix port (the virtual board) and of its QEMU port

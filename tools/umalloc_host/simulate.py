@@ -11,6 +11,7 @@ from pathlib import Path
 
 import umalloc
 import umalloc._arenainit    # validated(): the core's checks of partitions
+from umalloc.arena import MAX_ARENA
 
 from . import profiles, traces
 from .errors import UserError
@@ -60,26 +61,43 @@ class Layout:
 DEFAULT_LAYOUT = Layout(umalloc.arena.DEFAULT_PARTITIONS, "good", None, "umalloc defaults")
 
 
+LAYOUT_KEYS = ("arena_size", "partitions", "policy", "small_threshold", "align")
+
+
+def _whole(value):
+    """An int from JSON (not a bool, a float or a string, which int() would quietly convert)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(value)
+    return value
+
+
 def layout_from_dict(d, where):
     """A layout JSON object (`{"arena_size", "partitions", "policy"}`), checked."""
     if not isinstance(d, dict):
         raise UserError("%s: a layout is a JSON object with arena_size, partitions, policy" % where)
+    unknown = sorted(set(d) - set(LAYOUT_KEYS))
+    if unknown:     # a misspelt key would silently replay the defaults
+        raise UserError("%s: unknown key %r: a layout has %s" % (where, unknown[0], ", ".join(LAYOUT_KEYS)))
     parts = d.get("partitions", [])
     try:
-        parts = [(int(s), int(c)) for s, c in parts]
+        parts = [(_whole(s), _whole(c)) for s, c in parts]
     except (TypeError, ValueError):
-        raise UserError("%s: partitions must be a list of [block_size, count] pairs" % where)
+        raise UserError("%s: partitions must be a list of [block_size, count] pairs of whole "
+                        "numbers" % where)
     policy = d.get("policy", "good")
     if policy not in POLICIES:
         raise UserError("%s: policy %r is not one of %s" % (where, policy, ", ".join(POLICIES)))
     size = d.get("arena_size")
-    if size is not None and (not isinstance(size, int) or size <= 0):
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise UserError("%s: arena_size must be a positive whole number of bytes" % where)
+    if size is not None and size >= MAX_ARENA:
+        raise UserError("%s: arena_size %d is above umalloc's limit: an arena is at most %d bytes "
+                        "(offsets are 24-bit)" % (where, size, MAX_ARENA - 1))
     small = d.get("small_threshold")
     if small is not None and (not isinstance(small, int) or isinstance(small, bool) or small < 0):
         raise UserError("%s: small_threshold must be a whole number of bytes >= 0" % where)
     align = d.get("align")
-    if align is not None and align not in (4, 8):
+    if align is not None and (isinstance(align, bool) or align not in (4, 8) or not isinstance(align, int)):
         raise UserError("%s: align must be 4 or 8" % where)
     try:
         umalloc._arenainit.validated(parts, align or 4)

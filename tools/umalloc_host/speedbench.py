@@ -93,6 +93,7 @@ def run_board(port, reps, n, worst=0, progress=None):
     board = Board(port)
     outs = []
     try:
+        outs.append("PLATFORM %s" % board.eval("__import__('sys').platform"))
         for phase, code in _phases(reps, n, worst, board=True):
             if progress:
                 progress(phase)
@@ -118,6 +119,19 @@ def median(xs):
     xs = sorted(xs)
     k = len(xs)
     return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+
+
+UNIX_PLATFORMS = ("linux", "darwin")     # sys.platform of MicroPython's unix port
+
+
+def on_unix_port(output):
+    """True when the board's PLATFORM line names the unix port (the virtual board through
+    --port): its timings are the host's, preempted by its OS, as without --port."""
+    for line in output.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == "PLATFORM":
+            return f[1] in UNIX_PLATFORMS
+    return False
 
 
 def ns_per_tick(output):

@@ -125,6 +125,9 @@ def resolve(spec):
     path = Path(spec)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise UserError("%s is a folder: give a trace file in it, or a sample name (%s)"
+                        % (spec, ", ".join(sample_names())))
     for cand in (SAMPLES_DIR / spec, SAMPLES_DIR / (spec + ".trace")):
         if cand.is_file():
             return cand
@@ -140,8 +143,11 @@ def load(spec):
     path = resolve(spec)
     try:
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("cannot read trace %s (%s)" % (path, exc))
+    except UnicodeDecodeError:
+        raise UserError("%s is not a text trace (not UTF-8): give a file of lines like `a 0 64`, "
+                        "`f 0`, or a sample name (%s)" % (path, ", ".join(sample_names()))) from None
+    except OSError as exc:
+        raise UserError("cannot read trace %s (%s)" % (path, exc.strerror or exc)) from None
     return parse(text, path.stem if path.parent == SAMPLES_DIR else str(path))
 
 

@@ -1,7 +1,8 @@
 """`umalloc gcbench`: MicroPython's GC heap vs umalloc, same budget, on the unix port."""
 
-from .. import gcbench, simulate, traces
+from .. import checks, gcbench, simulate, traces
 from ..checks import parse_bytes
+from ..errors import UserError
 
 
 def register(subparsers):
@@ -29,6 +30,12 @@ def run(args):
     layout = simulate.load_layout(args.layout) if args.layout else simulate.Layout((), "good", None, "heap only")
     budget = parse_bytes(args.budget) if args.budget else (int(trace.peak_live * 1.3) + 63) // 64 * 64
     heap_max = parse_bytes(args.heap_max)
+    checks.arena_size(budget, "--budget")       # each budget is also an umalloc arena
+    checks.arena_size(heap_max, "--heap-max")
+    if not args.no_bisect and heap_max < trace.peak_live:
+        raise UserError("--heap-max %d is below the trace's peak live bytes (%d): no budget up to it "
+                        "can replay the trace; give more (the default is 1m)"
+                        % (heap_max, trace.peak_live))
     print("%s: %d events, peak live %d bytes in %d blocks; umalloc layout: %s"
           % (trace.name, len(trace), trace.peak_live, trace.peak_blocks, layout.describe()))
     bench = gcbench.Bench(trace, layout)

@@ -2,7 +2,7 @@
 
 import sys
 
-from .. import families
+from .. import checks, families
 from ..errors import UserError
 
 
@@ -26,16 +26,13 @@ def register(subparsers):
 def run(args):
     if args.events < 1:
         raise UserError("--events must be at least 1")
+    checks.output_file(args.output, "-o")      # before generating: a long trace costs time
     trace = families.generate(args.family, args.events, args.seed)
     text = "# umalloc gentrace %s --events %d --seed %d\n%s" % (args.family, args.events, args.seed,
                                                               trace.text())
     if not args.output:
         sys.stdout.write(text)
         return 0
-    try:
-        with open(args.output, "w") as f:
-            f.write(text)
-    except OSError as exc:
-        raise UserError("cannot write %s (%s)" % (args.output, exc))
+    checks.write_text(args.output, text, "-o")
     print("wrote %s: %d events, peak live %d bytes" % (args.output, len(trace), trace.peak_live))
     return 0

@@ -37,24 +37,34 @@ def register(subparsers):
 
 
 def _file_lines(path):
+    """Lines of `path` ('-': standard input); opened at once, so that a file that cannot be
+    read is the one line of the command before the view starts."""
     if path == "-":
-        yield from sys.stdin
-        return
+        return iter(sys.stdin)
     try:
         f = open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise UserError("cannot read %s (%s)" % (path, exc.strerror or exc))
-    with f:
-        yield from f
+        raise UserError("--input %s: cannot read it (%s): give a file of the board's output, or "
+                        "- for standard input" % (path, exc.strerror or exc)) from None
+
+    def lines():
+        with f:
+            yield from f
+    return lines()
 
 
 def run(args):
     if args.bench_parse:
         from .. import framebench
         return framebench.run()
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserError("--seconds must be more than 0 (leave it out to watch until Ctrl-C)")
+    if args.baud <= 0:
+        raise UserError("--baud must be a positive rate, e.g. 115200 (the default)")
     checks.output_file(args.log, "--log")
     checks.output_file(args.csv, "--csv")
     from ..monitor import watch
+    from ..board import not_a_port
     from ..serialsource import VBOARD_PORT_FILE, serial_lines, vboard_port
     if args.input:
         lines, title = _file_lines(args.input), args.title or args.input
@@ -64,6 +74,10 @@ def run(args):
             raise UserError("no --port given and no virtual board running (%s has no live "
                             "port): start `umalloc vboard` in another terminal, or pass "
                             "--port (list boards with `umalloc devices`)" % VBOARD_PORT_FILE)
+        if args.port:       # missing, a folder or a file: one line, before the view starts
+            problem = not_a_port(args.port)
+            if problem is not None:
+                raise problem
         lines, title = serial_lines(port, args.baud, reset=args.reset), args.title or port
     summary = watch(lines, log_path=args.log, csv_path=args.csv, title=title,
                     plain=True if args.plain else None, seconds=args.seconds)

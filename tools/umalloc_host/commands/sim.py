@@ -3,7 +3,9 @@
 import multiprocessing
 import os
 
-from .. import checks, minarena, simulate, traces
+from umalloc.arena import MAX_ARENA
+
+from .. import advisor, checks, minarena, simulate, traces
 from ..errors import UserError
 
 STEP = 8          # min-arena resolution, as in the reference allocators' published figures
@@ -59,6 +61,15 @@ def default_arena(trace, layout):
     return (int(trace.peak_live * 1.3) + reserved + 1024 + 63) // 64 * 64
 
 
+def too_big(trace, size):
+    """UserError when the arena chosen for `trace` is beyond umalloc's limit: its peak is."""
+    if size >= MAX_ARENA:
+        raise UserError("%s: peak live %d bytes: the default arena (1.3x that) would be %d bytes, "
+                        "above umalloc's limit of %d: give --arena N (at most that) to count the "
+                        "requests that fail, or split the big requests"
+                        % (trace.name, trace.peak_live, size, MAX_ARENA - 1))
+
+
 def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progress=None):
     """Rows (dicts, COLUMNS plus min_arena/ratio) for each trace and contestant.  With
     --min-arena on a long trace the contestants run side by side in worker processes."""
@@ -72,7 +83,7 @@ def simulate_all(trace_list, layout, policies, arena=None, with_min=False, progr
     workers = min(2, os.cpu_count() or 1, len(jobs))
     if with_min and workers > 1 and sum(len(j[0]) for j in jobs) >= PARALLEL_EVENTS \
             and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, advisor.ignore_ctrl_c) as pool:
             rows = []
             for row in pool.imap(_row, range(len(jobs))):    # in order, as each finishes
                 rows.append(row)
@@ -162,6 +173,8 @@ def run(args):
     for t in trace_list:
         if args.min_arena:          # no arena can replay it: say which request, not 'no arena'
             minarena.check_requests(t)
+        if args.arena is None:      # the default arena: not 'give a larger --arena' when too big
+            too_big(t, default_arena(t, layout))
     from ..progress import steps
     total = len(trace_list) * (len(policies) + 2) * (16 if args.min_arena else 1)
     with steps("replaying", total) as advance:

@@ -46,6 +46,8 @@ def run(args):
             with contextlib.redirect_stdout(out):
                 code = main(argv)
             took, cpu = time.monotonic() - t0, _cpu() - c0
+            if code == 130:       # Ctrl-C: the command has said so in its one line
+                return code
             if code:
                 raise UserError("`umalloc %s` failed on %s (exit %d)" % (" ".join(argv), path.name, code))
             summary = _summary(command, out.getvalue())

@@ -1,6 +1,7 @@
 """`umalloc trace pull`: fetch the allocation trace a device recorded, as a trace file."""
 
 import shutil
+import sys
 from pathlib import Path
 
 from .. import LIB_DIR, checks, traces
@@ -70,12 +71,21 @@ def extract(output):
     return lines
 
 
-def pull(board, run_code=None):
-    from ..board import DeviceError
+RUN_TIMEOUT = 120      # seconds a --run program may take before the pull
+
+
+def pull(board, run_code=None, run_name="the program"):
+    from ..board import BoardTimeout, DeviceError
     try:
         if run_code:
-            board.exec(run_code, timeout=120)
-        return extract(board.exec(PULL_CODE, timeout=120))
+            board.exec(run_code, timeout=RUN_TIMEOUT)
+        return extract(board.exec(PULL_CODE, timeout=RUN_TIMEOUT))
+    except BoardTimeout:
+        # a main loop never returns: the pull that follows it would never come
+        raise UserError("%s was still running after %d s (the board was interrupted and reset): "
+                        "--run needs a program that ends; for an app with a main loop, let it "
+                        "run on the board and pull with --port alone (that stops it first)"
+                        % (run_name, RUN_TIMEOUT)) from None
     except DeviceError as exc:
         raise UserError("the device raised %s" % exc.exception_line) from None
 
@@ -90,6 +100,9 @@ def run_pull(args):
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError("--run %s: cannot read it (%s): give a MicroPython .py file"
                             % (args.run, getattr(exc, "strerror", None) or exc)) from None
+    if args.run:
+        print("running %s on the device (up to %d s), then pulling its trace"
+              % (args.run, RUN_TIMEOUT), file=sys.stderr, flush=True)
     if args.port:
         board = Board(args.port)
         try:
@@ -97,7 +110,7 @@ def run_pull(args):
                 # the file runs in a fresh interpreter (boot.py runs, main.py not: raw REPL),
                 # not beside what ran before, so the same pull gives the same trace again
                 board.reset()
-            lines = pull(board, code)
+            lines = pull(board, code, args.run)
         finally:
             board.close()
     else:
@@ -107,7 +120,7 @@ def run_pull(args):
                             ignore=shutil.ignore_patterns("__pycache__"))
             board = Board(vb.port)
             try:
-                lines = pull(board, code or EXAMPLE_WORKLOAD)
+                lines = pull(board, code or EXAMPLE_WORKLOAD, args.run or "the example workload")
             finally:
                 board.close()
     text = "".join(ln + "\n" for ln in lines)

@@ -49,7 +49,11 @@ def run(args):
     if args.root:
         if os.path.exists(args.root) and not os.path.isdir(args.root):
             raise UserError("--root %s is a file: give a folder (it is created if missing)" % args.root)
-        os.makedirs(args.root, exist_ok=True)
+        try:
+            os.makedirs(os.path.join(args.root, "lib"), exist_ok=True)   # the board writes there
+        except OSError as exc:
+            raise UserError("--root %s: cannot create it (%s): give a folder you can write to"
+                            % (args.root, exc.strerror or exc)) from None
     board = VirtualBoard(heap=args.heap, root=args.root)
     board.start()
     port_file = _announce(board.port)
