@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from . import unixport
 from .errors import UserError
 
 BOARD_FIXTURES = ("board", "umalloc_board")
@@ -92,7 +93,7 @@ def _value_read_as_a_test_path(config):
 
 
 # sys.platform of MicroPython's unix port (the virtual board) and of its QEMU port
-VIRTUAL_PLATFORMS = ("linux", "darwin", "qemu")
+VIRTUAL_PLATFORMS = unixport.PLATFORMS + ("qemu",)
 
 
 def _uses_board(item):

@@ -97,7 +97,7 @@ def layout_from_dict(d, where):
     if small is not None and (not isinstance(small, int) or isinstance(small, bool) or small < 0):
         raise UserError("%s: small_threshold must be a whole number of bytes >= 0" % where)
     align = d.get("align")
-    if align is not None and (isinstance(align, bool) or align not in (4, 8) or not isinstance(align, int)):
+    if align is not None and (type(align) is not int or align not in (4, 8)):
         raise UserError("%s: align must be 4 or 8" % where)
     try:
         umalloc._arenainit.validated(parts, align or 4)

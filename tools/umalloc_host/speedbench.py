@@ -121,16 +121,13 @@ def median(xs):
     return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
 
 
-UNIX_PLATFORMS = ("linux", "darwin")     # sys.platform of MicroPython's unix port
-
-
 def on_unix_port(output):
     """True when the board's PLATFORM line names the unix port (the virtual board through
     --port): its timings are the host's, preempted by its OS, as without --port."""
     for line in output.splitlines():
         f = line.split()
         if len(f) == 2 and f[0] == "PLATFORM":
-            return f[1] in UNIX_PLATFORMS
+            return f[1] in unixport.PLATFORMS
     return False
 
 

@@ -10,6 +10,7 @@ from . import LIB_DIR
 from .errors import UserError
 
 DEFAULT_HEAP = "192k"  # about what a Raspberry Pi Pico leaves to MicroPython
+PLATFORMS = ("linux", "darwin")     # its sys.platform
 
 
 def find_micropython():
